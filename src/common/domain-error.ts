@@ -1,0 +1,30 @@
+/**
+ * Errors the domain throws on purpose. Each says what kind of failure it is; the HTTP exception
+ * filter (and later the message consumer) turns the kind into a status code or a dead-letter
+ * reason, so the domain never imports HTTP or AMQP types.
+ */
+export type DomainErrorKind =
+  'invalid' | 'not-found' | 'unauthenticated' | 'forbidden' | 'conflict' | 'unavailable';
+
+export abstract class DomainError extends Error {
+  abstract readonly kind: DomainErrorKind;
+
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Input that can never be accepted; `problems` name each field ("recipients.userIds must …"). */
+export class InvalidInputError extends DomainError {
+  readonly kind = 'invalid';
+
+  constructor(readonly problems: string[]) {
+    super(problems.join('; '));
+  }
+}
+
+/** A dependency (storage, broker) is down for now; the same request may succeed later. */
+export class UnavailableError extends DomainError {
+  readonly kind = 'unavailable';
+}

@@ -1,0 +1,139 @@
+import 'reflect-metadata';
+import { plainToInstance, Type } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * The environment variables of CONTRACT.md (plus DATABASE_SCHEMA), as strings come in and as they
+ * must look to be accepted. Anything not listed here is ignored.
+ */
+export class Environment {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV = 'development';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @Matches(/^\s*amqps?:\/\/[^,\s]+(\s*,\s*amqps?:\/\/[^,\s]+)*\s*$/, {
+    message: 'AMQP_URL must be one or more comma-separated amqp:// or amqps:// URLs',
+  })
+  AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
+
+  @Matches(/^[\w.:-]{1,200}$/, { message: 'AMQP_EXCHANGE must be 1-200 of [A-Za-z0-9_.:-]' })
+  AMQP_EXCHANGE = 'notifications';
+
+  @Matches(/^[\w.:-]{0,100}$/, { message: 'AMQP_PREFIX must be at most 100 of [A-Za-z0-9_.:-]' })
+  AMQP_PREFIX = '';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(5000)
+  AMQP_PREFETCH = 200;
+
+  @IsIn(['classic', 'quorum'])
+  AMQP_QUEUE_TYPE: 'classic' | 'quorum' = 'classic';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  @Max(16 * 1024 * 1024)
+  AMQP_MAX_MESSAGE_BYTES = 256 * 1024;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(100_000)
+  AMQP_PUBLISH_BUFFER = 1000;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  INGEST_MAX_ATTEMPTS = 12;
+
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\//, {
+    message: 'DATABASE_URL must be a postgres:// or postgresql:// URL (or empty for PGlite)',
+  })
+  DATABASE_URL?: string;
+
+  @Matches(/^[a-z_][a-z0-9_]{0,62}$/, {
+    message: 'DATABASE_SCHEMA must be a lower-case SQL identifier ([a-z_][a-z0-9_]*, at most 63)',
+  })
+  DATABASE_SCHEMA = 'public';
+
+  @IsString()
+  @MinLength(1)
+  DATA_DIR = './data';
+
+  @IsOptional()
+  @MinLength(32, { message: 'AUTH_JWT_SECRET must be at least 32 characters (256 bits for HS256)' })
+  AUTH_JWT_SECRET?: string;
+
+  @IsOptional()
+  @Matches(/-----BEGIN PUBLIC KEY-----/, {
+    message: 'AUTH_JWT_PUBLIC_KEY must be a PEM "PUBLIC KEY" (SPKI) block',
+  })
+  AUTH_JWT_PUBLIC_KEY?: string;
+
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
+  AUTH_JWKS_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  AUTH_JWT_ISSUER?: string;
+
+  @IsOptional()
+  @IsString()
+  AUTH_JWT_AUDIENCE?: string;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  SSE_HEARTBEAT_MS = 15000;
+
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: LogLevel = 'info';
+}
+
+export class ConfigurationError extends Error {
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigurationError';
+  }
+}
+
+/** Empty strings mean "not set", as they do in `.env` files and shell `VAR= cmd`. */
+function withoutEmpty(raw: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(raw).filter((entry): entry is [string, string] => !!entry[1]?.trim()),
+  );
+}
+
+export function parseEnvironment(raw: Record<string, string | undefined>): Environment {
+  const env = plainToInstance(Environment, withoutEmpty(raw));
+  const errors = validateSync(env, { whitelist: true, forbidUnknownValues: true });
+  if (errors.length > 0) {
+    throw new ConfigurationError(errors.flatMap((error) => Object.values(error.constraints ?? {})));
+  }
+  return env;
+}

@@ -1,0 +1,121 @@
+import { ConfigurationError } from './environment';
+import { DEVELOPMENT_JWT_SECRET, loadConfig } from './herald-config';
+
+describe('loadConfig', () => {
+  it('starts with no configuration at all, on defaults and the development secret', () => {
+    const config = loadConfig({});
+    expect(config).toEqual({
+      env: 'development',
+      port: 3000,
+      logLevel: 'info',
+      amqp: {
+        urls: ['amqp://guest:guest@127.0.0.1:5672'],
+        exchange: 'notifications',
+        prefix: '',
+        prefetch: 200,
+        queueType: 'classic',
+        maxMessageBytes: 262144,
+        publishBuffer: 1000,
+      },
+      ingest: { maxAttempts: 12 },
+      database: { url: undefined, schema: 'public', dataDir: './data' },
+      auth: expect.objectContaining({
+        secret: DEVELOPMENT_JWT_SECRET,
+        usingDevelopmentSecret: true,
+      }),
+      sse: { heartbeatMs: 15000 },
+    });
+  });
+
+  it('reads every variable of CONTRACT.md', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      PORT: '0',
+      AMQP_URL: 'amqp://a:5672, amqps://b:5671',
+      AMQP_EXCHANGE: 'events',
+      AMQP_PREFIX: 'ci-42.',
+      AMQP_PREFETCH: '300',
+      AMQP_QUEUE_TYPE: 'quorum',
+      AMQP_MAX_MESSAGE_BYTES: '65536',
+      AMQP_PUBLISH_BUFFER: '10',
+      INGEST_MAX_ATTEMPTS: '3',
+      DATABASE_URL: 'postgres://u@db/herald',
+      DATABASE_SCHEMA: 'tenant_a',
+      DATA_DIR: '/var/lib/herald',
+      AUTH_JWT_SECRET: 'x'.repeat(32),
+      AUTH_JWT_ISSUER: 'https://id.example',
+      AUTH_JWT_AUDIENCE: 'herald',
+      SSE_HEARTBEAT_MS: '5000',
+      LOG_LEVEL: 'debug',
+    });
+    expect(config).toMatchObject({
+      env: 'production',
+      port: 0,
+      logLevel: 'debug',
+      amqp: {
+        urls: ['amqp://a:5672', 'amqps://b:5671'],
+        exchange: 'events',
+        prefix: 'ci-42.',
+        prefetch: 300,
+        queueType: 'quorum',
+        maxMessageBytes: 65536,
+        publishBuffer: 10,
+      },
+      ingest: { maxAttempts: 3 },
+      database: { url: 'postgres://u@db/herald', schema: 'tenant_a', dataDir: '/var/lib/herald' },
+      auth: {
+        secret: 'x'.repeat(32),
+        issuer: 'https://id.example',
+        audience: 'herald',
+        usingDevelopmentSecret: false,
+      },
+      sse: { heartbeatMs: 5000 },
+    });
+  });
+
+  it('treats empty values as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: ' ', AMQP_PREFIX: '' })).toMatchObject({
+      port: 3000,
+      database: { url: undefined },
+      amqp: { prefix: '' },
+    });
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT must be an integer number'],
+    [{ PORT: '70000' }, 'PORT must not be greater than 65535'],
+    [{ AMQP_URL: 'http://x' }, 'AMQP_URL must be one or more comma-separated amqp://'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL must be a postgres://'],
+    [{ DATABASE_SCHEMA: 'Robert"); DROP' }, 'DATABASE_SCHEMA must be a lower-case SQL identifier'],
+    [{ SSE_HEARTBEAT_MS: '10' }, 'SSE_HEARTBEAT_MS must not be less than 1000'],
+    [{ AMQP_QUEUE_TYPE: 'stream' }, 'AMQP_QUEUE_TYPE must be one of the following values'],
+    [{ AMQP_PREFETCH: '0' }, 'AMQP_PREFETCH must not be less than 1'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of the following values'],
+    [{ AUTH_JWT_SECRET: 'short' }, 'AUTH_JWT_SECRET must be at least 32 characters'],
+    [{ NODE_ENV: 'production' }, 'NODE_ENV=production needs AUTH_JWT_SECRET'],
+    [
+      { AUTH_JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----x', AUTH_JWKS_URL: 'https://id/jwks' },
+      'set AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL, not both',
+    ],
+  ])('refuses %j, naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigurationError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('lists every bad variable at once', () => {
+    expect(() => loadConfig({ PORT: '-1', LOG_LEVEL: 'x' })).toThrow(
+      /PORT must not be less than 0[\s\S]*LOG_LEVEL must be one of/,
+    );
+  });
+
+  it('accepts a PEM key with escaped newlines, as .env files carry it', () => {
+    const config = loadConfig({
+      AUTH_JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\\nAAAA\\n-----END PUBLIC KEY-----',
+    });
+    expect(config.auth.publicKey).toBe(
+      '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----',
+    );
+    expect(config.auth.secret).toBeUndefined();
+    expect(config.auth.usingDevelopmentSecret).toBe(false);
+  });
+});

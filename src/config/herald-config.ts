@@ -1,0 +1,86 @@
+import { ConfigurationError, Environment, LogLevel, parseEnvironment } from './environment';
+
+/** Signs development tokens when no AUTH_* variable is set; refused when NODE_ENV=production. */
+export const DEVELOPMENT_JWT_SECRET = 'herald-development-secret-not-for-production-use';
+
+export interface AuthConfig {
+  /** HS256 secret: AUTH_JWT_SECRET, or the development secret. */
+  secret?: string;
+  /** PEM public key for RS256/ES256. */
+  publicKey?: string;
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+  /** True when no AUTH_* variable was set and the development secret is in use. */
+  usingDevelopmentSecret: boolean;
+}
+
+/**
+ * The validated configuration, read once at start-up. An abstract class so that it is its own
+ * injection token: `constructor(private readonly config: HeraldConfig)` needs no @Inject().
+ */
+export abstract class HeraldConfig {
+  env: Environment['NODE_ENV'];
+  port: number;
+  logLevel: LogLevel;
+  amqp: {
+    urls: string[];
+    exchange: string;
+    prefix: string;
+    prefetch: number;
+    queueType: 'classic' | 'quorum';
+    maxMessageBytes: number;
+    /** Messages the publisher holds while the broker is unreachable before it refuses more. */
+    publishBuffer: number;
+  };
+  /** Attempts to store a message while storage is unavailable, before it is dead-lettered. */
+  ingest: { maxAttempts: number };
+  /** `url` set = PostgreSQL; unset = embedded PGlite in `dataDir`. Tables live in `schema`. */
+  database: { url?: string; schema: string; dataDir: string };
+  auth: AuthConfig;
+  sse: { heartbeatMs: number };
+}
+
+function authConfig(env: Environment): AuthConfig {
+  if (env.AUTH_JWT_PUBLIC_KEY && env.AUTH_JWKS_URL) {
+    throw new ConfigurationError(['set AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL, not both']);
+  }
+  const configured = !!(env.AUTH_JWT_SECRET || env.AUTH_JWT_PUBLIC_KEY || env.AUTH_JWKS_URL);
+  if (!configured && env.NODE_ENV === 'production') {
+    throw new ConfigurationError([
+      'NODE_ENV=production needs AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL: ' +
+        'Herald refuses to run production on the development secret',
+    ]);
+  }
+  return {
+    secret: configured ? env.AUTH_JWT_SECRET : DEVELOPMENT_JWT_SECRET,
+    publicKey: env.AUTH_JWT_PUBLIC_KEY?.replace(/\\n/g, '\n'),
+    jwksUrl: env.AUTH_JWKS_URL,
+    issuer: env.AUTH_JWT_ISSUER,
+    audience: env.AUTH_JWT_AUDIENCE,
+    usingDevelopmentSecret: !configured,
+  };
+}
+
+/** Builds the one typed configuration object; throws ConfigurationError naming each bad variable. */
+export function loadConfig(raw: Record<string, string | undefined>): HeraldConfig {
+  const env = parseEnvironment(raw);
+  return {
+    env: env.NODE_ENV,
+    port: env.PORT,
+    logLevel: env.LOG_LEVEL,
+    amqp: {
+      urls: env.AMQP_URL.split(',').map((url) => url.trim()),
+      exchange: env.AMQP_EXCHANGE,
+      prefix: env.AMQP_PREFIX,
+      prefetch: env.AMQP_PREFETCH,
+      queueType: env.AMQP_QUEUE_TYPE,
+      maxMessageBytes: env.AMQP_MAX_MESSAGE_BYTES,
+      publishBuffer: env.AMQP_PUBLISH_BUFFER,
+    },
+    ingest: { maxAttempts: env.INGEST_MAX_ATTEMPTS },
+    database: { url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, dataDir: env.DATA_DIR },
+    auth: authConfig(env),
+    sse: { heartbeatMs: env.SSE_HEARTBEAT_MS },
+  };
+}

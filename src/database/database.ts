@@ -1,0 +1,116 @@
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Logger } from '@nestjs/common';
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
+import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
+import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { Client, Pool } from 'pg';
+import type { HeraldConfig } from '../config/herald-config';
+import * as schema from './schema';
+import { translateStorageError } from './storage-errors';
+
+/** The query builder over either driver; only repositories under database/ and */
+/** *-drizzle.repository.ts files use it. */
+export type Drizzle = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+const MIGRATIONS_FOLDER = resolve(__dirname, '../../drizzle');
+/** Any fixed number: every Herald instance takes this lock while it migrates. */
+const MIGRATION_LOCK = 0x4845524c; // "HERL"
+
+/**
+ * One open store: PostgreSQL (pooled) when DATABASE_URL is set, else embedded PGlite in DATA_DIR.
+ * Both run the same migrations from drizzle/ into DATABASE_SCHEMA before the first query.
+ */
+export class Database {
+  private static readonly logger = new Logger('Database');
+
+  private constructor(
+    readonly db: Drizzle,
+    readonly kind: 'postgres' | 'pglite',
+    private readonly closeClient: () => Promise<void>,
+  ) {}
+
+  static async open(config: HeraldConfig['database']): Promise<Database> {
+    return config.url
+      ? Database.openPostgres(config.url, config.schema)
+      : Database.openPglite(config);
+  }
+
+  /**
+   * Runs queries, turning connection-level failures into StorageUnavailableError (HTTP 503, and
+   * a retry for message ingestion) while every other error passes through unchanged.
+   */
+  run<T>(work: (db: Drizzle) => Promise<T>): Promise<T> {
+    return work(this.db).catch(translateStorageError);
+  }
+
+  /** True when a trivial query answers: the storage half of /health/ready. */
+  async ping(): Promise<boolean> {
+    try {
+      await this.db.execute(sql`SELECT 1`);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.closeClient();
+  }
+
+  private static async openPostgres(url: string, schemaName: string): Promise<Database> {
+    const options = `-c search_path=${schemaName}`;
+    // Migrate on one dedicated connection holding a session lock, so instances starting together
+    // apply each migration once.
+    const client = new Client({ connectionString: url, options });
+    await client.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS "${schemaName}"`);
+      await migrateNodePg(drizzleNodePg({ client, schema }), {
+        migrationsFolder: MIGRATIONS_FOLDER,
+        migrationsSchema: schemaName,
+      });
+    } finally {
+      await client.end();
+    }
+    const pool = new Pool({
+      connectionString: url,
+      options,
+      max: 10,
+      // Fail fast while PostgreSQL is down, so callers can retry or answer 503.
+      connectionTimeoutMillis: 5000,
+    });
+    // An idle client losing its server (a PostgreSQL restart) must not crash the process.
+    pool.on('error', (error) => Database.logger.warn(`PostgreSQL pool: ${error.message}`));
+    Database.logger.log(`PostgreSQL ready (schema "${schemaName}")`);
+    return new Database(drizzleNodePg({ client: pool, schema }), 'postgres', () => pool.end());
+  }
+
+  private static async openPglite(config: HeraldConfig['database']): Promise<Database> {
+    const dataDir = resolve(config.dataDir, 'pglite');
+    await mkdir(dataDir, { recursive: true });
+    const started = Date.now();
+    const client = await PGlite.create(dataDir);
+    try {
+      await client.exec(`CREATE SCHEMA IF NOT EXISTS "${config.schema}"`);
+      await client.exec(`SET search_path TO "${config.schema}"`);
+      const db = drizzlePglite({ client, schema });
+      await migratePglite(db, {
+        migrationsFolder: MIGRATIONS_FOLDER,
+        migrationsSchema: config.schema,
+      });
+      Database.logger.log(
+        `Embedded PGlite ready in ${join(config.dataDir, 'pglite')} (${Date.now() - started} ms)`,
+      );
+      return new Database(db, 'pglite', () => client.close());
+    } catch (error) {
+      await client.close();
+      throw error;
+    }
+  }
+}

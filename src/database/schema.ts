@@ -1,0 +1,57 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  check,
+  index,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+/**
+ * Tables are unqualified: each connection's search_path points at DATABASE_SCHEMA, so one set of
+ * migrations serves every schema (and every test run gets a schema of its own).
+ */
+export const notifications = pgTable(
+  'notifications',
+  {
+    // Per user, ids follow commit order: see NotificationsDrizzleRepository.insertMany.
+    id: bigint('id', { mode: 'bigint' }).primaryKey().generatedAlwaysAsIdentity(),
+    // '' for "no tenant", so that (tenant, user) can be a plain unique key on every PostgreSQL.
+    tenantId: text('tenant_id').notNull().default(''),
+    userId: text('user_id').notNull(),
+    idempotencyKey: text('idempotency_key').notNull(),
+    type: text('type').notNull(),
+    title: text('title').notNull(),
+    body: text('body'),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    priority: text('priority').notNull().default('normal'),
+    topic: text('topic'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    readAt: timestamp('read_at', { withTimezone: true }),
+    archivedAt: timestamp('archived_at', { withTimezone: true }),
+    // Soft delete keeps the idempotency key, so a redelivered message cannot resurrect it.
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('notifications_recipient_key_uq').on(t.tenantId, t.userId, t.idempotencyKey),
+    // The inbox, newest first; also serves status=read/archived and the SSE position.
+    index('notifications_inbox_idx')
+      .on(t.tenantId, t.userId, t.id.desc())
+      .where(sql`${t.deletedAt} IS NULL`),
+    // Unread count, status=unread and read-all touch only unread rows.
+    index('notifications_unread_idx')
+      .on(t.tenantId, t.userId, t.id.desc())
+      .where(sql`${t.readAt} IS NULL AND ${t.archivedAt} IS NULL AND ${t.deletedAt} IS NULL`),
+    index('notifications_type_idx')
+      .on(t.tenantId, t.userId, t.type, t.id.desc())
+      .where(sql`${t.deletedAt} IS NULL`),
+    check('notifications_priority_ck', sql`${t.priority} IN ('low', 'normal', 'high', 'critical')`),
+  ],
+);
+
+export type NotificationRow = typeof notifications.$inferSelect;
+export type NewNotificationRow = typeof notifications.$inferInsert;

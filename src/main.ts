@@ -1,0 +1,44 @@
+import { ConsoleLogger, Logger, LogLevel as NestLogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AppModule } from './app.module';
+import { configureApp } from './app.setup';
+import { ConfigurationError, LogLevel } from './config/environment';
+import { HeraldConfig } from './config/herald-config';
+import { startIngest } from './messaging/messaging.module';
+
+const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
+  fatal: ['fatal'],
+  error: ['fatal', 'error'],
+  warn: ['fatal', 'error', 'warn'],
+  info: ['fatal', 'error', 'warn', 'log'],
+  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
+  trace: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
+};
+
+async function bootstrap(): Promise<void> {
+  const app = await NestFactory.create(AppModule, {
+    abortOnError: false,
+    bufferLogs: true,
+    // Open SSE streams must not hold shutdown hostage.
+    forceCloseConnections: true,
+  });
+  const config = app.get(HeraldConfig);
+  app.useLogger(new ConsoleLogger({ logLevels: NEST_LEVELS[config.logLevel] }));
+  configureApp(app);
+  await startIngest(app);
+  await app.listen(config.port);
+  const address = (app.getHttpServer() as Server).address() as AddressInfo;
+  new Logger('Herald').log(
+    `Listening on http://localhost:${address.port} (storage: ${config.database.url ? 'PostgreSQL' : 'embedded PGlite'})`,
+  );
+}
+
+bootstrap().catch((error: unknown) => {
+  // A bad configuration is the operator's to fix: say what is wrong, without a stack trace.
+  const message =
+    error instanceof ConfigurationError ? error.message : ((error as Error).stack ?? String(error));
+  new Logger('Herald').fatal(message);
+  process.exit(1);
+});

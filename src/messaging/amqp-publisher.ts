@@ -1,0 +1,105 @@
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import type { ConfirmChannel } from 'amqplib';
+import { AmqpConnectionManager, ChannelWrapper, connect } from 'amqp-connection-manager';
+import { UnavailableError } from '../common/domain-error';
+import { HeraldConfig } from '../config/herald-config';
+import { AmqpTopology, amqpTopology, assertTopology } from './amqp-topology';
+import { redact } from './amqp.server';
+
+/** How long a publish may wait for the broker's confirm before the caller gets an error. */
+const CONFIRM_TIMEOUT_MS = 10_000;
+
+export class BrokerUnavailableError extends UnavailableError {}
+
+export interface PublishOptions {
+  messageId?: string;
+  headers?: Record<string, string>;
+  /** Defaults to the notifications exchange. */
+  exchange?: string;
+}
+
+/**
+ * Publishes JSON to RabbitMQ with publisher confirms: `publish` resolves once the broker has the
+ * message. While the broker is unreachable, messages wait in a buffer of AMQP_PUBLISH_BUFFER;
+ * past that, callers get BrokerUnavailableError at once instead of memory growing without bound.
+ */
+@Injectable()
+export class AmqpPublisher implements OnApplicationShutdown {
+  private readonly logger = new Logger(AmqpPublisher.name);
+  readonly topology: AmqpTopology;
+  private connection?: AmqpConnectionManager;
+  private channel?: ChannelWrapper;
+
+  constructor(private readonly config: HeraldConfig) {
+    this.topology = amqpTopology(config.amqp);
+  }
+
+  async publish(routingKey: string, body: unknown, options: PublishOptions = {}): Promise<void> {
+    const channel = this.open();
+    if (channel.queueLength() >= this.config.amqp.publishBuffer) {
+      throw new BrokerUnavailableError(
+        `RabbitMQ is unreachable and ${channel.queueLength()} messages are waiting; try again later`,
+      );
+    }
+    try {
+      await channel.publish(
+        options.exchange ?? this.topology.exchange,
+        routingKey,
+        Buffer.from(JSON.stringify(body)),
+        {
+          persistent: true,
+          contentType: 'application/json',
+          messageId: options.messageId,
+          timestamp: Math.floor(Date.now() / 1000),
+          headers: options.headers,
+        },
+      );
+    } catch (error) {
+      throw new BrokerUnavailableError(`publish not confirmed: ${(error as Error).message}`);
+    }
+  }
+
+  /** Resolves when connected (for scripts that want to fail fast rather than buffer). */
+  async waitForConnect(timeoutMs: number): Promise<void> {
+    const channel = this.open();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new BrokerUnavailableError(`RabbitMQ not reachable within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([channel.waitForConnect(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.channel?.close().catch(() => undefined);
+    await this.connection?.close().catch(() => undefined);
+  }
+
+  /** Connects on first use, so an app that never publishes opens no connection. */
+  private open(): ChannelWrapper {
+    if (this.channel) return this.channel;
+    this.connection = connect(this.config.amqp.urls, {
+      heartbeatIntervalInSeconds: 10,
+      reconnectTimeInSeconds: 1,
+      connectionOptions: { clientProperties: { connection_name: 'herald-publisher' } },
+    });
+    this.connection.on('disconnect', ({ err }) =>
+      this.logger.warn(`Publisher lost RabbitMQ: ${err?.message}`),
+    );
+    this.connection.on('connect', ({ url }) =>
+      this.logger.debug(`Publisher connected to ${redact(url)}`),
+    );
+    this.channel = this.connection.createChannel({
+      confirm: true,
+      publishTimeout: CONFIRM_TIMEOUT_MS,
+      setup: (channel: ConfirmChannel) => assertTopology(channel, this.topology),
+    });
+    return this.channel;
+  }
+}

@@ -1,0 +1,52 @@
+import type { Channel } from 'amqplib';
+import type { HeraldConfig } from '../config/herald-config';
+
+/** The broker objects Herald uses, named from AMQP_EXCHANGE and prefixed with AMQP_PREFIX. */
+export interface AmqpTopology {
+  /** Topic exchange producers publish to (`notifications`). */
+  exchange: string;
+  /** Durable queue Herald consumes from (`notifications.ingest`). */
+  ingestQueue: string;
+  /** Exchange for messages that can never be accepted (`notifications.dlx`). */
+  deadLetterExchange: string;
+  /** Where they rest until an operator replays or purges them (`notifications.dead`). */
+  deadLetterQueue: string;
+  queueType: HeraldConfig['amqp']['queueType'];
+}
+
+/** Routing keys of stored notifications; live events (`event.*`) are bound by realtime. */
+export const NOTIFICATION_BINDING = 'notification.#';
+
+export function amqpTopology(amqp: HeraldConfig['amqp']): AmqpTopology {
+  const base = amqp.prefix + amqp.exchange;
+  return {
+    exchange: base,
+    ingestQueue: `${base}.ingest`,
+    deadLetterExchange: `${base}.dlx`,
+    deadLetterQueue: `${base}.dead`,
+    queueType: amqp.queueType,
+  };
+}
+
+/**
+ * Declares everything, idempotently; run on every (re)connect, so a broker that lost its
+ * definitions gets them back. A queue that exists with another type or arguments makes the broker
+ * close the channel (PRECONDITION_FAILED): change AMQP_QUEUE_TYPE only with a new queue.
+ */
+export async function assertTopology(channel: Channel, topology: AmqpTopology): Promise<void> {
+  const queueArguments = { 'x-queue-type': topology.queueType };
+  await channel.assertExchange(topology.exchange, 'topic', { durable: true });
+  await channel.assertExchange(topology.deadLetterExchange, 'topic', { durable: true });
+  await channel.assertQueue(topology.deadLetterQueue, {
+    durable: true,
+    arguments: queueArguments,
+  });
+  await channel.bindQueue(topology.deadLetterQueue, topology.deadLetterExchange, '#');
+  await channel.assertQueue(topology.ingestQueue, {
+    durable: true,
+    // A backstop: Herald dead-letters by publishing (to add x-herald-error); anything the broker
+    // itself drops from the queue (rejected, over a delivery limit) lands in the same place.
+    arguments: { ...queueArguments, 'x-dead-letter-exchange': topology.deadLetterExchange },
+  });
+  await channel.bindQueue(topology.ingestQueue, topology.exchange, NOTIFICATION_BINDING);
+}

@@ -1,0 +1,236 @@
+import { Logger } from '@nestjs/common';
+import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
+import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
+import { AmqpConnectionManager, ChannelWrapper, connect } from 'amqp-connection-manager';
+import { filter, firstValueFrom, lastValueFrom } from 'rxjs';
+import { DomainError } from '../common/domain-error';
+import type { HeraldConfig } from '../config/herald-config';
+import { BatcherStoppedError } from '../notifications/notification-batcher';
+import { AmqpContext } from './amqp.context';
+import { AmqpTopology, amqpTopology, assertTopology } from './amqp-topology';
+import { DeadLetterReason, decodeMessage, topicMatches } from './message-decoding';
+
+export type AmqpServerStatus = 'connecting' | 'consuming' | 'disconnected' | 'closed';
+
+const HEADER_LIMIT = 1000;
+
+/**
+ * A NestJS transport strategy for RabbitMQ that dispatches on the routing key (AMQP topic
+ * matching against @EventPattern patterns), so producers in any language publish plain JSON.
+ *
+ * Every message is settled exactly one way: acknowledged after its handler's promise resolves
+ * (after the commit); or published to the dead-letter exchange with `x-herald-error` and, once the
+ * broker confirmed that copy, acknowledged; or left unacknowledged when Herald stops or the
+ * channel drops, so the broker redelivers it. Topology is declared on every (re)connect;
+ * amqp-connection-manager reconnects by itself.
+ */
+export class AmqpServer extends Server implements CustomTransportStrategy {
+  protected override readonly logger = new Logger('AmqpServer');
+  private readonly topology: AmqpTopology;
+  private connection?: AmqpConnectionManager;
+  private channel?: ChannelWrapper;
+  private consumer?: { channel: ConfirmChannel; tag: string };
+  private readonly inFlight = new Set<Promise<void>>();
+  private closing = false;
+
+  constructor(private readonly config: HeraldConfig['amqp']) {
+    super();
+    this.topology = amqpTopology(config);
+    this._status$.next('connecting');
+  }
+
+  /** Starts connecting and returns at once: Herald serves HTTP while the broker is away. */
+  listen(callback: () => void): void {
+    this.connection = connect(this.config.urls, {
+      heartbeatIntervalInSeconds: 10,
+      reconnectTimeInSeconds: 1,
+      connectionOptions: { clientProperties: { connection_name: 'herald-ingest' } },
+    });
+    this.connection.on('connect', ({ url }) => this.logger.log(`Connected to ${redact(url)}`));
+    this.connection.on('disconnect', ({ err }) => {
+      this._status$.next('disconnected');
+      if (!this.closing) this.logger.warn(`RabbitMQ connection lost: ${err?.message}`);
+    });
+    this.channel = this.connection.createChannel({
+      confirm: true,
+      setup: (channel: ConfirmChannel) => this.setup(channel),
+    });
+    callback();
+  }
+
+  /** Resolves once the consumer is registered (after the first connect, or a reconnect). */
+  async whenConsuming(): Promise<void> {
+    await firstValueFrom(this.status.pipe(filter((status) => status === 'consuming')));
+  }
+
+  /** Stops consuming, lets in-flight messages settle (bounded), then closes the connection. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const consumer = this.consumer;
+    if (consumer) await consumer.channel.cancel(consumer.tag).catch(() => undefined);
+    await Promise.race([Promise.allSettled(this.inFlight), delay(5000)]);
+    await this.channel?.close().catch(() => undefined);
+    await this.connection?.close().catch(() => undefined);
+    this._status$.next('closed');
+  }
+
+  on(): never {
+    throw new Error('AmqpServer has no events to listen to; use `status`');
+  }
+
+  unwrap<T>(): T {
+    return this.connection as T;
+  }
+
+  private async setup(channel: ConfirmChannel): Promise<void> {
+    await assertTopology(channel, this.topology);
+    await channel.prefetch(this.config.prefetch);
+    const { consumerTag } = await channel.consume(
+      this.topology.ingestQueue,
+      (message) => {
+        if (message) this.track(this.handleMessage(message, channel));
+      },
+      { noAck: false },
+    );
+    this.consumer = { channel, tag: consumerTag };
+    this._status$.next('consuming');
+    this.logger.log(
+      `Consuming ${this.topology.ingestQueue} (prefetch ${this.config.prefetch}, ${this.config.queueType} queue)`,
+    );
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async handleMessage(message: ConsumeMessage, channel: ConfirmChannel): Promise<void> {
+    let outcome: { ok: true; result: unknown } | { ok: false; reason: DeadLetterReason };
+    try {
+      const { pattern, data } = decodeMessage(message, this.config.maxMessageBytes);
+      const handler = this.findHandler(pattern);
+      const context = new AmqpContext([message, pattern]);
+      const result: unknown = await lastValueFrom(
+        this.transformToObservable(await handler(data, context)),
+        { defaultValue: undefined },
+      );
+      outcome = { ok: true, result };
+    } catch (error) {
+      if (error instanceof BatcherStoppedError) return; // redelivered after restart
+      outcome = { ok: false, reason: this.reasonFor(error) };
+    }
+
+    try {
+      if (outcome.ok) {
+        await this.reply(channel, message, { ok: true, ...(outcome.result as object) });
+      } else {
+        await this.deadLetter(channel, message, outcome.reason);
+        await this.reply(channel, message, { ok: false, error: outcome.reason.message });
+      }
+      channel.ack(message);
+    } catch (error) {
+      // The channel is gone: the broker redelivers the message, and idempotency absorbs it.
+      this.logger.warn(
+        `Could not settle message: ${(error as Error).message}; it will be redelivered`,
+      );
+    }
+  }
+
+  private findHandler(pattern: string): MessageHandler {
+    const exact = this.messageHandlers.get(pattern);
+    if (exact) return exact;
+    for (const [binding, handler] of this.messageHandlers) {
+      if (topicMatches(binding, pattern)) return handler;
+    }
+    throw new DeadLetterReason(
+      'no-handler',
+      `nothing handles ${JSON.stringify(pattern.slice(0, 100))}`,
+    );
+  }
+
+  private reasonFor(error: unknown): DeadLetterReason {
+    if (error instanceof DeadLetterReason) return error;
+    if (error instanceof DomainError) {
+      return new DeadLetterReason(
+        error.kind === 'unavailable' ? 'storage-unavailable' : 'invalid',
+        error.message,
+      );
+    }
+    this.logger.error(
+      `Unexpected error handling a message: ${(error as Error)?.stack ?? String(error)}`,
+    );
+    return new DeadLetterReason('internal', (error as Error)?.message ?? String(error));
+  }
+
+  /** Publishes a copy to the dead-letter exchange and waits for the broker's confirm. */
+  private async deadLetter(
+    channel: ConfirmChannel,
+    message: ConsumeMessage,
+    reason: DeadLetterReason,
+  ): Promise<void> {
+    const { fields, properties } = message;
+    this.logger.warn(
+      `Dead-lettering message ${properties.messageId ?? '(no message_id)'} from ${JSON.stringify(fields.routingKey)}: ${reason.message}`,
+    );
+    const headers: Record<string, unknown> = {
+      ...properties.headers,
+      'x-herald-error': reason.message.slice(0, HEADER_LIMIT),
+      'x-herald-error-code': reason.code,
+      'x-herald-failed-at': new Date().toISOString(),
+      'x-herald-original-exchange': fields.exchange,
+      'x-herald-original-routing-key': fields.routingKey,
+    };
+    await confirmed((callback) =>
+      channel.publish(
+        this.topology.deadLetterExchange,
+        fields.routingKey,
+        message.content,
+        { ...(properties as Options.Publish), headers, persistent: true },
+        callback,
+      ),
+    );
+  }
+
+  /** Answers a request that asked for one (`reply_to` + `correlation_id`); best effort. */
+  private async reply(
+    channel: ConfirmChannel,
+    message: ConsumeMessage,
+    body: object,
+  ): Promise<void> {
+    const { replyTo, correlationId } = message.properties as {
+      replyTo?: string;
+      correlationId?: string;
+    };
+    if (!replyTo || !correlationId) return;
+    await confirmed((callback) =>
+      channel.sendToQueue(
+        replyTo,
+        Buffer.from(JSON.stringify(body)),
+        { correlationId, contentType: 'application/json' },
+        callback,
+      ),
+    );
+  }
+}
+
+/** A publish on a confirm channel, resolved when the broker confirms it. */
+function confirmed(publish: (callback: (error: unknown) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) =>
+    publish((error) =>
+      error
+        ? reject(error instanceof Error ? error : new Error('the broker refused it'))
+        : resolve(),
+    ),
+  );
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** amqp://user:secret@host → amqp://user:***@host, for logs. */
+export function redact(url: unknown): string {
+  return String(
+    typeof url === 'object' && url !== null ? (url as { url?: string }).url : url,
+  ).replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+}

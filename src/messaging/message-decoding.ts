@@ -1,0 +1,72 @@
+import type { ConsumeMessage } from 'amqplib';
+
+/** Why a message goes to the dead-letter queue; the text of its `x-herald-error` header. */
+export class DeadLetterReason extends Error {
+  constructor(
+    readonly code:
+      | 'too-large'
+      | 'unsupported-content-type'
+      | 'invalid-json'
+      | 'no-handler'
+      | 'invalid'
+      | 'storage-unavailable'
+      | 'internal',
+    detail: string,
+  ) {
+    super(`${code}: ${detail}`);
+  }
+}
+
+export interface DecodedMessage {
+  /** What handlers are matched against: the routing key, or an envelope's `pattern`. */
+  pattern: string;
+  data: unknown;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function isNestEnvelope(body: unknown): body is { pattern: string; data: unknown } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
+  const keys = Object.keys(body);
+  const envelope = body as { pattern?: unknown; data?: unknown };
+  return (
+    typeof envelope.pattern === 'string' &&
+    'data' in envelope &&
+    keys.every((key) => key === 'pattern' || key === 'data' || key === 'id')
+  );
+}
+
+/**
+ * Turns raw AMQP content into a pattern and a body, or says why it never can: too large, not
+ * JSON, not UTF-8. Plain JSON is dispatched on its routing key; NestJS's `{ pattern, data }`
+ * envelope (what `ClientProxy.emit` sends) on its pattern.
+ */
+export function decodeMessage(message: ConsumeMessage, maxBytes: number): DecodedMessage {
+  const size = message.content.length;
+  if (size > maxBytes) {
+    throw new DeadLetterReason('too-large', `${size} bytes, the limit is ${maxBytes}`);
+  }
+  const contentType: unknown = message.properties.contentType;
+  if (typeof contentType === 'string' && contentType && !/json/i.test(contentType)) {
+    throw new DeadLetterReason('unsupported-content-type', `${contentType}, expected JSON`);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(utf8.decode(message.content));
+  } catch (error) {
+    throw new DeadLetterReason('invalid-json', (error as Error).message.slice(0, 200));
+  }
+  if (isNestEnvelope(body)) return { pattern: body.pattern, data: body.data };
+  return { pattern: message.fields.routingKey, data: body };
+}
+
+/** AMQP topic matching: `*` is one word, `#` zero or more; used to find a message's handler. */
+export function topicMatches(binding: string, key: string): boolean {
+  const match = (b: string[], k: string[]): boolean => {
+    if (b.length === 0) return k.length === 0;
+    const [head, ...rest] = b;
+    if (head === '#') return match(rest, k) || (k.length > 0 && match(b, k.slice(1)));
+    return k.length > 0 && (head === '*' || head === k[0]) && match(rest, k.slice(1));
+  };
+  return match(binding.split('.'), key.split('.'));
+}

@@ -1,0 +1,146 @@
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { HeraldConfig } from '../config/herald-config';
+import { UnavailableError } from '../common/domain-error';
+import { CreateNotificationCommand } from './create-notification.command';
+import { CreateResult, NotificationsService } from './notifications.service';
+
+/** Most commands stored in one transaction. */
+const MAX_BATCH = 500;
+/** Transactions in flight at once; PGlite runs them one after another anyway. */
+const MAX_CONCURRENT = 2;
+const FIRST_RETRY_MS = 100;
+const MAX_RETRY_MS = 5000;
+
+interface Pending {
+  command: CreateNotificationCommand;
+  resolve: (result: CreateResult) => void;
+  reject: (error: unknown) => void;
+}
+
+/** The batcher is stopping: the command was not stored and must be delivered again. */
+export class BatcherStoppedError extends UnavailableError {
+  constructor() {
+    super('shutting down: not stored');
+  }
+}
+
+/**
+ * Groups commands that arrive together into one transaction each, so ingest pays one commit per
+ * batch rather than per message; each caller still gets its own result, after the commit.
+ *
+ * While storage is unavailable a batch is retried with exponential backoff (100 ms doubling to
+ * 5 s) up to INGEST_MAX_ATTEMPTS; then its callers get the UnavailableError. A batch that fails
+ * for any other reason is split and retried one command at a time, so one bad command cannot fail
+ * its neighbours.
+ */
+@Injectable()
+export class NotificationBatcher implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(NotificationBatcher.name);
+  private readonly queue: Pending[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+  private stopped = false;
+  private readonly retryTimers = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
+
+  constructor(
+    private readonly notifications: NotificationsService,
+    private readonly config: HeraldConfig,
+  ) {}
+
+  store(command: CreateNotificationCommand): Promise<CreateResult> {
+    if (this.stopped) return Promise.reject(new BatcherStoppedError());
+    return new Promise((resolve, reject) => {
+      this.queue.push({ command, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /**
+   * Before the transport closes: transactions under way finish (and their messages are
+   * acknowledged); queued commands and those waiting to retry fail with BatcherStoppedError, so
+   * their messages stay unacknowledged and the broker redelivers them.
+   */
+  beforeApplicationShutdown(): void {
+    this.stopped = true;
+    for (const pending of this.queue.splice(0)) pending.reject(new BatcherStoppedError());
+    for (const sleeper of this.retryTimers) {
+      clearTimeout(sleeper.timer);
+      sleeper.wake();
+    }
+  }
+
+  /** Waits for the I/O of this turn of the event loop to queue its commands, then flushes. */
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= MAX_CONCURRENT || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      while (this.inFlight < MAX_CONCURRENT && this.queue.length > 0) {
+        void this.flush(this.queue.splice(0, MAX_BATCH));
+      }
+    });
+  }
+
+  private async flush(batch: Pending[]): Promise<void> {
+    this.inFlight += 1;
+    try {
+      const results = await this.withRetries(() =>
+        this.notifications.create(batch.map((pending) => pending.command)),
+      );
+      batch.forEach((pending, index) => pending.resolve(results[index]));
+    } catch (error) {
+      if (batch.length > 1 && !(error instanceof UnavailableError)) {
+        // Find the culprit: store the rest one by one.
+        this.logger.warn(
+          `A batch of ${batch.length} failed (${String(error)}); storing one by one`,
+        );
+        for (const pending of batch) await this.flushOne(pending);
+      } else {
+        batch.forEach((pending) => pending.reject(error));
+      }
+    } finally {
+      this.inFlight -= 1;
+      this.schedule();
+    }
+  }
+
+  private async flushOne(pending: Pending): Promise<void> {
+    try {
+      const [result] = await this.withRetries(() => this.notifications.create([pending.command]));
+      pending.resolve(result);
+    } catch (error) {
+      pending.reject(error);
+    }
+  }
+
+  private async withRetries<T>(work: () => Promise<T>): Promise<T> {
+    const attempts = this.config.ingest.maxAttempts;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await work();
+      } catch (error) {
+        if (!(error instanceof UnavailableError) || attempt >= attempts || this.stopped) {
+          throw this.stopped ? new BatcherStoppedError() : error;
+        }
+        const delay = Math.min(FIRST_RETRY_MS * 2 ** (attempt - 1), MAX_RETRY_MS);
+        this.logger.warn(
+          `${error.message}; attempt ${attempt}/${attempts}, retrying in ${delay} ms`,
+        );
+        await this.sleep(delay);
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const sleeper = {
+        wake: () => {
+          this.retryTimers.delete(sleeper);
+          resolve();
+        },
+        timer: setTimeout(() => sleeper.wake(), ms),
+      };
+      this.retryTimers.add(sleeper);
+    });
+  }
+}

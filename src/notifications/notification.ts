@@ -1,0 +1,58 @@
+export const PRIORITIES = ['low', 'normal', 'high', 'critical'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+/** Whose inbox: every read and write is scoped by both; `tenantId` null means "no tenant". */
+export interface Recipient {
+  userId: string;
+  tenantId: string | null;
+}
+
+/** A stored notification as the API and the streams show it (CONTRACT.md "A Notification"). */
+export interface Notification {
+  /** Opaque; per user, ordered as the user's notifications were committed. */
+  id: string;
+  userId: string;
+  tenantId: string | null;
+  type: string;
+  title: string;
+  body: string | null;
+  data: Record<string, unknown>;
+  priority: Priority;
+  topic: string | null;
+  createdAt: Date;
+  readAt: Date | null;
+  archivedAt: Date | null;
+  expiresAt: Date | null;
+}
+
+/** One row to store: a notification for one recipient. */
+export type NotificationDraft = Pick<
+  Notification,
+  'type' | 'title' | 'body' | 'data' | 'priority' | 'topic' | 'expiresAt'
+> & {
+  recipient: Recipient;
+  /** Unique per recipient: storing the same key twice keeps the first. */
+  idempotencyKey: string;
+};
+
+export const INBOX_STATUSES = ['unread', 'read', 'all', 'archived'] as const;
+export type InboxStatus = (typeof INBOX_STATUSES)[number];
+
+export interface InboxQuery {
+  limit: number;
+  /** Exclusive: items older than this id. */
+  cursor?: string;
+  /** `all` = everything not archived; `archived` = only archived. */
+  status: InboxStatus;
+  type?: string;
+}
+
+export interface InboxPage {
+  items: Notification[];
+  nextCursor: string | null;
+}
+
+export interface StateChange {
+  read?: boolean;
+  archived?: boolean;
+}

@@ -1,0 +1,108 @@
+import { InvalidInputError } from '../common/domain-error';
+import { validateInput } from '../common/validation';
+import { CreateNotificationCommand } from './create-notification.command';
+import type { Notification, NotificationDraft } from './notification';
+import { NotificationNotFoundError } from './notification.errors';
+import { NotificationsRepository, StoredDraft } from './notifications.repository';
+import { NotificationsService } from './notifications.service';
+
+/** Stores drafts in memory, keeping the first of each (recipient, key), like the real one. */
+class MemoryRepository implements Pick<NotificationsRepository, 'insertMany' | 'changeState'> {
+  readonly rows = new Map<string, Notification>();
+
+  insertMany(drafts: NotificationDraft[]): Promise<StoredDraft[]> {
+    return Promise.resolve(
+      drafts.map((draft) => {
+        const key = `${draft.recipient.tenantId}/${draft.recipient.userId}/${draft.idempotencyKey}`;
+        const existing = this.rows.get(key);
+        if (existing) return { notification: existing, created: false };
+        const notification: Notification = {
+          ...draft,
+          ...draft.recipient,
+          id: String(this.rows.size + 1),
+          createdAt: new Date(),
+          readAt: null,
+          archivedAt: null,
+        };
+        this.rows.set(key, notification);
+        return { notification, created: true };
+      }),
+    );
+  }
+
+  changeState(): Promise<Notification | null> {
+    return Promise.resolve(null);
+  }
+}
+
+const command = (input: object) =>
+  validateInput(CreateNotificationCommand, { type: 't', title: 'T', ...input });
+
+describe('NotificationsService', () => {
+  let repository: MemoryRepository;
+  let service: NotificationsService;
+
+  beforeEach(() => {
+    repository = new MemoryRepository();
+    service = new NotificationsService(repository as unknown as NotificationsRepository);
+  });
+
+  it('stores one row per recipient and answers per command', async () => {
+    const [first, second] = await service.create([
+      command({ id: 'k1', recipients: { userIds: ['a', 'b'] }, tenantId: 'acme' }),
+      command({ id: 'k2', recipients: { userIds: ['a'] }, priority: 'critical' }),
+    ]);
+    expect(first.ids).toEqual(['1', '2']);
+    expect(first.created.map((n) => [n.userId, n.tenantId, n.priority])).toEqual([
+      ['a', 'acme', 'normal'],
+      ['b', 'acme', 'normal'],
+    ]);
+    expect(second.ids).toEqual(['3']);
+    expect(second.created[0]).toMatchObject({ userId: 'a', tenantId: null, priority: 'critical' });
+  });
+
+  it('answers the existing ids for a repeated key and creates nothing', async () => {
+    const [first] = await service.create([command({ id: 'k', recipients: { userIds: ['a'] } })]);
+    const [again] = await service.create([command({ id: 'k', recipients: { userIds: ['a'] } })]);
+    expect(again).toEqual({ ids: first.ids, created: [] });
+  });
+
+  it('gives commands without an id keys of their own', async () => {
+    const results = await service.create([
+      command({ recipients: { userIds: ['a'] } }),
+      command({ recipients: { userIds: ['a'] } }),
+    ]);
+    expect(results.flatMap((result) => result.created)).toHaveLength(2);
+  });
+
+  it('refuses a state change that changes nothing, and reports a missing id', async () => {
+    const me = { userId: 'a', tenantId: null };
+    await expect(service.changeState(me, '1', {})).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(service.changeState(me, '1', { read: true })).rejects.toBeInstanceOf(
+      NotificationNotFoundError,
+    );
+  });
+});
+
+describe('CreateNotificationCommand', () => {
+  it.each([
+    [{}, 'recipients should not be null or undefined'],
+    [{ recipients: { userIds: [] } }, 'recipients.userIds must contain at least 1 elements'],
+    [{ recipients: { userIds: ['a\r\nevent: x'] } }, 'userIds must not contain control characters'],
+    [{ recipients: { userIds: ['a'] }, type: 'a b' }, 'type must be 1-100 of [A-Za-z0-9_.:-]'],
+    [{ recipients: { userIds: ['a'] }, title: '  ' }, 'title must not be blank'],
+    [{ recipients: { userIds: ['a'] }, priority: 'urgent' }, 'priority must be one of'],
+    [{ recipients: { userIds: ['a'] }, expiresAt: 'soon' }, 'expiresAt must be a valid ISO 8601'],
+    [{ recipients: { userIds: ['a'] }, data: [1] }, 'data must be an object'],
+    [{ recipients: { userIds: ['a'] }, extra: 1 }, 'property extra should not exist'],
+  ])('refuses %j, naming the field', (input, message) => {
+    expect(() => command(input)).toThrow(InvalidInputError);
+    expect(() => command(input)).toThrow(message);
+  });
+
+  it('refuses input that is not an object', () => {
+    expect(() => validateInput(CreateNotificationCommand, [1])).toThrow(
+      'the body must be a JSON object',
+    );
+  });
+});

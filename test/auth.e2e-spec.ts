@@ -1,0 +1,204 @@
+import { createServer, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, exportSPKI, generateKeyPair, KeyLike, SignJWT } from 'jose';
+import { RunningHerald, startHerald } from './support/herald';
+import { api } from './support/http';
+import { unsignedToken, userToken } from './support/tokens';
+
+const now = () => Math.floor(Date.now() / 1000);
+
+describe('authentication with the HS256 secret', () => {
+  let herald: RunningHerald;
+  const inbox = '/api/v1/notifications';
+
+  beforeAll(async () => {
+    herald = await startHerald({ storage: 'pglite' });
+  });
+
+  afterAll(() => herald?.close());
+
+  it('serves /health/live without a token', async () => {
+    expect(await api(herald, 'GET', '/health/live')).toMatchObject({
+      status: 200,
+      body: { status: 'ok' },
+    });
+  });
+
+  it('accepts a valid token', async () => {
+    const response = await api(herald, 'GET', inbox, { token: await userToken('alice') });
+    expect(response.status).toBe(200);
+  });
+
+  it('refuses a request without a token, saying how to authenticate', async () => {
+    const response = await api(herald, 'GET', inbox);
+    expect(response.status).toBe(401);
+    expect(response.body).toEqual({
+      statusCode: 401,
+      error: 'Unauthorized',
+      message: 'Missing bearer token',
+    });
+    expect(response.headers.get('www-authenticate')).toBe('Bearer realm="herald"');
+  });
+
+  it.each([
+    [
+      'a wrong signature',
+      () => userToken('alice', { secret: 'another-secret-another-secret-xx' }),
+      'bad signature',
+    ],
+    ['an expired token', () => userToken('alice', { expiresIn: -120 }), 'expired'],
+    ['alg: none', () => unsignedToken('alice'), 'algorithm not allowed'],
+    ['garbage', () => 'not.a.jwt', 'malformed'],
+    ['a token without sub', async () => tokenWithout('sub'), 'sub claim rejected'],
+    [
+      'roles that are not a list',
+      async () => tokenWith({ roles: 'admin' }),
+      'roles must be an array of strings',
+    ],
+    ['a user id with a line break', async () => tokenWith({ sub: 'a\nevent: x' }), 'bad sub'],
+  ])('refuses %s', async (_, token, reason) => {
+    const response = await api(herald, 'GET', inbox, { token: await token() });
+    expect(response.status).toBe(401);
+    expect(response.body.message).toBe(`Invalid token: ${reason}`);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+  });
+
+  it('tolerates 30 s of clock skew on expiry, not more', async () => {
+    const justExpired = await userToken('alice', { expiresIn: -10 });
+    expect((await api(herald, 'GET', inbox, { token: justExpired })).status).toBe(200);
+    const longExpired = await userToken('alice', { expiresIn: -45 });
+    expect((await api(herald, 'GET', inbox, { token: longExpired })).status).toBe(401);
+  });
+});
+
+describe('authentication with issuer and audience', () => {
+  let herald: RunningHerald;
+
+  beforeAll(async () => {
+    herald = await startHerald({
+      storage: 'pglite',
+      env: { AUTH_JWT_ISSUER: 'https://id.example', AUTH_JWT_AUDIENCE: 'herald' },
+    });
+  });
+
+  afterAll(() => herald?.close());
+
+  it.each([
+    [{ issuer: 'https://id.example', audience: 'herald' }, 200],
+    [{ issuer: 'https://evil.example', audience: 'herald' }, 401],
+    [{ issuer: 'https://id.example', audience: 'another-app' }, 401],
+    [{}, 401],
+  ])('with %j answers %i', async (claims, status) => {
+    const token = await userToken('alice', claims);
+    expect((await api(herald, 'GET', '/api/v1/notifications', { token })).status).toBe(status);
+  });
+});
+
+describe('authentication with an RS256 public key (PEM)', () => {
+  let herald: RunningHerald;
+  let privateKey: KeyLike;
+  let publicPem: string;
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair('RS256', { extractable: true });
+    privateKey = pair.privateKey;
+    publicPem = await exportSPKI(pair.publicKey);
+    // No secret: the public key is the only key, as in a deployment behind an identity provider.
+    herald = await startHerald({
+      storage: 'pglite',
+      env: { AUTH_JWT_SECRET: '', AUTH_JWT_PUBLIC_KEY: publicPem },
+    });
+  });
+
+  afterAll(() => herald?.close());
+
+  it('accepts a token signed with the private key', async () => {
+    const token = await new SignJWT({ tenant: 'acme' })
+      .setProtectedHeader({ alg: 'RS256' })
+      .setSubject('alice')
+      .setExpirationTime(now() + 60)
+      .sign(privateKey);
+    expect((await api(herald, 'GET', '/api/v1/notifications', { token })).status).toBe(200);
+  });
+
+  it('refuses HS256 tokens, even one "signed" with the public key (algorithm confusion)', async () => {
+    const confused = await userToken('alice', { secret: publicPem });
+    const response = await api(herald, 'GET', '/api/v1/notifications', { token: confused });
+    expect(response).toMatchObject({
+      status: 401,
+      body: { message: 'Invalid token: algorithm not allowed' },
+    });
+  });
+});
+
+describe('authentication with an ES256 key set (JWKS)', () => {
+  let herald: RunningHerald;
+  let privateKey: KeyLike;
+  let jwks: Server;
+  let requests = 0;
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair('ES256', { extractable: true });
+    privateKey = pair.privateKey;
+    const publicJwk = {
+      ...(await exportJWK(pair.publicKey)),
+      kid: 'key-1',
+      alg: 'ES256',
+      use: 'sig',
+    };
+    jwks = createServer((_, response) => {
+      requests += 1;
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ keys: [publicJwk] }));
+    });
+    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+    const { port } = jwks.address() as AddressInfo;
+    herald = await startHerald({
+      storage: 'pglite',
+      env: { AUTH_JWT_SECRET: '', AUTH_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json` },
+    });
+  });
+
+  afterAll(async () => {
+    await herald?.close();
+    await new Promise((resolve) => jwks?.close(resolve));
+  });
+
+  const sign = (kid: string) =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid })
+      .setSubject('alice')
+      .setExpirationTime(now() + 60)
+      .sign(privateKey);
+
+  it('accepts tokens signed with a key of the set, fetching the set once', async () => {
+    const token = await sign('key-1');
+    for (let i = 0; i < 3; i += 1) {
+      expect((await api(herald, 'GET', '/api/v1/notifications', { token })).status).toBe(200);
+    }
+    expect(requests).toBe(1);
+  });
+
+  it('refuses a token whose key is not in the set', async () => {
+    const response = await api(herald, 'GET', '/api/v1/notifications', {
+      token: await sign('key-2'),
+    });
+    expect(response).toMatchObject({
+      status: 401,
+      body: { message: 'Invalid token: no matching key' },
+    });
+  });
+});
+
+function tokenWithout(claim: 'sub'): Promise<string> {
+  return tokenWith({ [claim]: undefined });
+}
+
+/** A HS256 token with the test secret and arbitrary (possibly invalid) claims. */
+async function tokenWith(claims: Record<string, unknown>): Promise<string> {
+  const { TEST_JWT_SECRET } = await import('./support/herald');
+  const payload = { sub: 'alice', exp: now() + 60, ...claims };
+  return new SignJWT(JSON.parse(JSON.stringify(payload)))
+    .setProtectedHeader({ alg: 'HS256' })
+    .sign(new TextEncoder().encode(TEST_JWT_SECRET));
+}
