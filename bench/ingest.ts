@@ -27,6 +27,7 @@ const USAGE = `Usage: npm run bench:ingest -- [--messages N] [--recipients R] [-
   --storage LIST    postgres, pglite or both (default postgres,pglite)
   --database URL    PostgreSQL for the postgres run (default postgres://postgres@127.0.0.1:5432/test)
   --amqp URL        RabbitMQ (default amqp://guest:guest@127.0.0.1:5672)
+  --profile DIR     write Herald's CPU profile (.cpuprofile) into DIR
   -h, --help        this text`;
 
 const { values: args } = parseArgs({
@@ -36,6 +37,7 @@ const { values: args } = parseArgs({
     storage: { type: 'string', default: 'postgres,pglite' },
     database: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
     amqp: { type: 'string', default: 'amqp://guest:guest@127.0.0.1:5672' },
+    profile: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -93,7 +95,8 @@ async function publishBacklog(env: Record<string, string>, messages: number, rec
 
 /** Starts `node dist/main.js`; resolves when it logs that it listens. */
 function startHerald(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['dist/main.js'], {
+  const flags = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [];
+  const child = spawn(process.execPath, [...flags, 'dist/main.js'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

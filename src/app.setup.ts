@@ -7,6 +7,5 @@ export function configureApp(app: INestApplication): INestApplication {
   app.setGlobalPrefix(API_PREFIX, {
     exclude: ['health/{*path}', 'metrics', 'docs', 'docs/{*path}', '/'],
   });
-  app.enableShutdownHooks();
   return app;
 }

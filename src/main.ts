@@ -1,4 +1,4 @@
-import { ConsoleLogger, Logger, LogLevel as NestLogLevel } from '@nestjs/common';
+import { ConsoleLogger, INestApplication, Logger, LogLevel as NestLogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,6 +7,8 @@ import { configureApp } from './app.setup';
 import { ConfigurationError, LogLevel } from './config/environment';
 import { HeraldConfig } from './config/herald-config';
 import { startIngest } from './messaging/messaging.module';
+
+const SHUTDOWN_TIMEOUT_MS = 10_000;
 
 const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
   fatal: ['fatal'],
@@ -28,11 +30,37 @@ async function bootstrap(): Promise<void> {
   app.useLogger(new ConsoleLogger({ logLevels: NEST_LEVELS[config.logLevel] }));
   configureApp(app);
   await startIngest(app);
+  exitOnSignals(app);
   await app.listen(config.port);
   const address = (app.getHttpServer() as Server).address() as AddressInfo;
   new Logger('Herald').log(
     `Listening on http://localhost:${address.port} (storage: ${config.database.url ? 'PostgreSQL' : 'embedded PGlite'})`,
   );
+}
+
+/**
+ * SIGTERM/SIGINT: close the app (stop consuming, settle in-flight messages, close streams and
+ * storage), then exit 0; a second signal or a hung close exits at once.
+ */
+function exitOnSignals(app: INestApplication): void {
+  const logger = new Logger('Herald');
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.log(`${signal}: shutting down`);
+      process.once(signal, () => process.exit(1));
+      setTimeout(() => {
+        logger.error(`Shutdown took longer than ${SHUTDOWN_TIMEOUT_MS} ms; exiting anyway`);
+        process.exit(1);
+      }, SHUTDOWN_TIMEOUT_MS).unref();
+      app.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error(`Shutdown failed: ${(error as Error).stack ?? String(error)}`);
+          process.exit(1);
+        },
+      );
+    });
+  }
 }
 
 bootstrap().catch((error: unknown) => {

@@ -45,7 +45,7 @@ export class Environment {
   @IsInt()
   @Min(1)
   @Max(5000)
-  AMQP_PREFETCH = 200;
+  AMQP_PREFETCH = 300;
 
   @IsIn(['classic', 'quorum'])
   AMQP_QUEUE_TYPE: 'classic' | 'quorum' = 'classic';

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { PGlite } from '@electric-sql/pglite';
-import { sql } from 'drizzle-orm';
+import { SQL, sql } from 'drizzle-orm';
 import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
 import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -13,9 +13,14 @@ import type { HeraldConfig } from '../config/herald-config';
 import * as schema from './schema';
 import { translateStorageError } from './storage-errors';
 
-/** The query builder over either driver; only repositories under database/ and */
-/** *-drizzle.repository.ts files use it. */
+/** The query builder over either driver; only database/ and *-drizzle.repository.ts use it. */
 export type Drizzle = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+/** Runs raw SQL on a database or transaction and answers its rows (both drivers give `rows`). */
+export async function queryRows<T>(db: Pick<Drizzle, 'execute'>, query: SQL): Promise<T[]> {
+  const result: unknown = await db.execute(query);
+  return (result as { rows: T[] }).rows;
+}
 
 const MIGRATIONS_FOLDER = resolve(__dirname, '../../drizzle');
 /** Any fixed number: every Herald instance takes this lock while it migrates. */

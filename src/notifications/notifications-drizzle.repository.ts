@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { and, desc, eq, gt, isNotNull, isNull, lt, or, sql, SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
-import { Database } from '../database/database';
+import { Database, Drizzle, queryRows } from '../database/database';
 import { NotificationRow, notifications as table } from '../database/schema';
 import type {
   InboxPage,
@@ -15,8 +15,8 @@ import type {
 } from './notification';
 import { NotificationsRepository, StoredDraft } from './notifications.repository';
 
-/** Rows per INSERT statement: 15 parameters a row stays well under PostgreSQL's 65,535. */
-const INSERT_CHUNK = 2000;
+/** Rows per INSERT statement, to bound the size of one statement's arrays. */
+const INSERT_CHUNK = 5000;
 const MAX_ID = 9223372036854775807n;
 
 /** Ids are decimal bigints on the wire; anything else can only be "not found". */
@@ -48,12 +48,80 @@ function recipientKey(recipient: Recipient): string {
   return `${recipient.tenantId ?? ''}\u0000${recipient.userId}`;
 }
 
+function draftKey(draft: NotificationDraft): string {
+  return `${recipientKey(draft.recipient)}\u0000${draft.idempotencyKey}`;
+}
+
+function rowKey(row: { tenantId: string; userId: string; idempotencyKey: string }): string {
+  return `${row.tenantId}\u0000${row.userId}\u0000${row.idempotencyKey}`;
+}
+
 /** A signed 64-bit advisory-lock key per recipient (a collision only serialises two users). */
 function lockKey(recipient: Recipient): bigint {
   return BigInt.asIntN(
     64,
     createHash('sha256').update(recipientKey(recipient)).digest().readBigUInt64BE(),
   );
+}
+
+/** Locks every recipient, in ascending key order: a VALUES list is scanned in order. */
+function lockRecipients(recipients: Recipient[]): SQL {
+  const keys = [...new Set(recipients.map(lockKey))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const values = sql.join(
+    keys.map((key) => sql`(${key.toString()}::bigint)`),
+    sql`, `,
+  );
+  return sql`SELECT pg_advisory_xact_lock(k) FROM (VALUES ${values}) AS v(k)`;
+}
+
+/** What the bulk insert returns; the rest of each row is the draft itself. */
+interface InsertedRow {
+  id: string | number | bigint;
+  tenantId: string;
+  userId: string;
+  idempotencyKey: string;
+  createdAt: Date | string;
+}
+
+/**
+ * One INSERT for many rows with a parameter per column (arrays, unnested in the database): cheap
+ * to build and to parse whatever the batch size, where a VALUES list costs ten parameters a row.
+ */
+function insertIgnoringDuplicates(drafts: NotificationDraft[]): SQL {
+  const column = (value: (draft: NotificationDraft) => string | null) =>
+    sql`${sql.param(drafts.map(value))}::text[]`;
+  return sql`
+    INSERT INTO notifications
+      (tenant_id, user_id, idempotency_key, type, title, body, data, priority, topic, expires_at)
+    SELECT t, u, k, ty, ti, b, d::jsonb, p, tp, e::timestamptz
+    FROM unnest(
+      ${column((d) => d.recipient.tenantId ?? '')}, ${column((d) => d.recipient.userId)},
+      ${column((d) => d.idempotencyKey)}, ${column((d) => d.type)}, ${column((d) => d.title)},
+      ${column((d) => d.body)}, ${column((d) => JSON.stringify(d.data))},
+      ${column((d) => d.priority)}, ${column((d) => d.topic)},
+      ${column((d) => d.expiresAt?.toISOString() ?? null)}
+    ) AS v(t, u, k, ty, ti, b, d, p, tp, e)
+    ON CONFLICT (tenant_id, user_id, idempotency_key) DO NOTHING
+    RETURNING id, tenant_id AS "tenantId", user_id AS "userId",
+      idempotency_key AS "idempotencyKey", created_at AS "createdAt"`;
+}
+
+function fromDraft(draft: NotificationDraft, row: InsertedRow): Notification {
+  return {
+    id: String(row.id),
+    userId: draft.recipient.userId,
+    tenantId: draft.recipient.tenantId,
+    type: draft.type,
+    title: draft.title,
+    body: draft.body,
+    data: draft.data,
+    priority: draft.priority,
+    topic: draft.topic,
+    createdAt: new Date(row.createdAt),
+    readAt: null,
+    archivedAt: null,
+    expiresAt: draft.expiresAt,
+  };
 }
 
 @Injectable()
@@ -82,87 +150,53 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
     if (drafts.length === 0) return [];
     return this.database.run((db) =>
       db.transaction(async (tx) => {
-        const keys = [...new Set(drafts.map((draft) => lockKey(draft.recipient)))].sort((a, b) =>
-          a < b ? -1 : a > b ? 1 : 0,
-        );
-        const values = sql.join(
-          keys.map((key) => sql`(${key.toString()}::bigint)`),
-          sql`, `,
-        );
-        await tx.execute(sql`SELECT pg_advisory_xact_lock(k) FROM (VALUES ${values}) AS v(k)`);
-
-        const stored = new Map<string, StoredDraft>();
-        const keyOf = (tenantId: string, userId: string, idempotencyKey: string) =>
-          `${tenantId}\u0000${userId}\u0000${idempotencyKey}`;
+        await tx.execute(lockRecipients(drafts.map((draft) => draft.recipient)));
+        const created = new Map<string, StoredDraft>();
         for (let start = 0; start < drafts.length; start += INSERT_CHUNK) {
-          const rows = await tx
-            .insert(table)
-            .values(
-              drafts.slice(start, start + INSERT_CHUNK).map((draft) => ({
-                tenantId: draft.recipient.tenantId ?? '',
-                userId: draft.recipient.userId,
-                idempotencyKey: draft.idempotencyKey,
-                type: draft.type,
-                title: draft.title,
-                body: draft.body,
-                data: draft.data,
-                priority: draft.priority,
-                topic: draft.topic,
-                expiresAt: draft.expiresAt,
-              })),
-            )
-            .onConflictDoNothing({ target: [table.tenantId, table.userId, table.idempotencyKey] })
-            .returning();
+          const chunk = drafts.slice(start, start + INSERT_CHUNK);
+          const rows = await queryRows<InsertedRow>(tx, insertIgnoringDuplicates(chunk));
+          const byKey = new Map(chunk.map((draft) => [draftKey(draft), draft]));
           for (const row of rows) {
-            stored.set(keyOf(row.tenantId, row.userId, row.idempotencyKey), {
-              notification: toNotification(row),
-              created: true,
-            });
+            const key = rowKey(row);
+            created.set(key, { notification: fromDraft(byKey.get(key)!, row), created: true });
           }
         }
-
-        const duplicates = drafts.filter(
-          (draft) =>
-            !stored.has(
-              keyOf(draft.recipient.tenantId ?? '', draft.recipient.userId, draft.idempotencyKey),
-            ),
+        const existing = await this.findExisting(
+          tx,
+          drafts.filter((draft) => !created.has(draftKey(draft))),
         );
-        if (duplicates.length > 0) {
-          const existing = await tx
-            .select()
-            .from(table)
-            .where(
-              or(
-                ...duplicates.map((draft) =>
-                  and(
-                    eq(table.tenantId, draft.recipient.tenantId ?? ''),
-                    eq(table.userId, draft.recipient.userId),
-                    eq(table.idempotencyKey, draft.idempotencyKey),
-                  ),
-                ),
-              ),
-            );
-          for (const row of existing) {
-            stored.set(keyOf(row.tenantId, row.userId, row.idempotencyKey), {
-              notification: toNotification(row),
-              created: false,
-            });
-          }
-        }
-
         return drafts.map((draft) => {
-          const key = keyOf(
-            draft.recipient.tenantId ?? '',
-            draft.recipient.userId,
-            draft.idempotencyKey,
-          );
-          const result = stored.get(key)!;
+          const key = draftKey(draft);
+          const fresh = created.get(key);
           // The same key twice in one batch: only the first of them created the row.
-          stored.set(key, { ...result, created: false });
-          return result;
+          if (fresh) created.delete(key);
+          return fresh ?? { notification: existing.get(key)!, created: false };
         });
       }),
     );
+  }
+
+  /** The stored rows of drafts whose idempotency key their recipient already had. */
+  private async findExisting(
+    tx: Parameters<Parameters<Drizzle['transaction']>[0]>[0],
+    drafts: NotificationDraft[],
+  ): Promise<Map<string, Notification>> {
+    if (drafts.length === 0) return new Map();
+    const rows = await tx
+      .select()
+      .from(table)
+      .where(
+        or(
+          ...drafts.map((draft) =>
+            and(
+              eq(table.tenantId, draft.recipient.tenantId ?? ''),
+              eq(table.userId, draft.recipient.userId),
+              eq(table.idempotencyKey, draft.idempotencyKey),
+            ),
+          ),
+        ),
+      );
+    return new Map(rows.map((row) => [rowKey(row), toNotification(row)]));
   }
 
   async list(recipient: Recipient, query: InboxQuery): Promise<InboxPage> {
