@@ -6,7 +6,7 @@
  * mode) and times from its start-up log line until the reply to a last request-reply message
  * arrives; then it checks that every row is in the database. PostgreSQL and PGlite by default.
  *
- *   npm run bench:ingest -- [--messages 20000] [--recipients 1] [--storage postgres,pglite]
+ *   npm run bench:ingest -- [--messages 50000] [--recipients 1] [--storage postgres,pglite]
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,7 +22,7 @@ import { amqpTopology, assertTopology } from '../src/messaging/amqp-topology';
 
 const USAGE = `Usage: npm run bench:ingest -- [--messages N] [--recipients R] [--storage postgres,pglite]
 
-  --messages N      messages to publish before Herald starts (default 20000)
+  --messages N      messages to publish before Herald starts (default 50000)
   --recipients R    recipients per message (default 1)
   --storage LIST    postgres, pglite or both (default postgres,pglite)
   --database URL    PostgreSQL for the postgres run (default postgres://postgres@127.0.0.1:5432/test)
@@ -32,7 +32,7 @@ const USAGE = `Usage: npm run bench:ingest -- [--messages N] [--recipients R] [-
 
 const { values: args } = parseArgs({
   options: {
-    messages: { type: 'string', default: '20000' },
+    messages: { type: 'string', default: '50000' },
     recipients: { type: 'string', default: '1' },
     storage: { type: 'string', default: 'postgres,pglite' },
     database: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },

@@ -1,10 +1,10 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { ConfirmChannel } from 'amqplib';
-import { AmqpConnectionManager, ChannelWrapper, connect } from 'amqp-connection-manager';
+import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import { UnavailableError } from '../common/domain-error';
 import { HeraldConfig } from '../config/herald-config';
 import { AmqpTopology, amqpTopology, assertTopology } from './amqp-topology';
-import { redact } from './amqp.server';
+import { closeBroker, connectBroker } from './amqp-connection';
 
 /** How long a publish may wait for the broker's confirm before the caller gets an error. */
 const CONFIRM_TIMEOUT_MS = 10_000;
@@ -77,24 +77,13 @@ export class AmqpPublisher implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.channel?.close().catch(() => undefined);
-    await this.connection?.close().catch(() => undefined);
+    await closeBroker(this.channel, this.connection);
   }
 
   /** Connects on first use, so an app that never publishes opens no connection. */
   private open(): ChannelWrapper {
     if (this.channel) return this.channel;
-    this.connection = connect(this.config.amqp.urls, {
-      heartbeatIntervalInSeconds: 10,
-      reconnectTimeInSeconds: 1,
-      connectionOptions: { clientProperties: { connection_name: 'herald-publisher' } },
-    });
-    this.connection.on('disconnect', ({ err }) =>
-      this.logger.warn(`Publisher lost RabbitMQ: ${err?.message}`),
-    );
-    this.connection.on('connect', ({ url }) =>
-      this.logger.debug(`Publisher connected to ${redact(url)}`),
-    );
+    this.connection = connectBroker(this.config.amqp.urls, 'herald-publisher', this.logger);
     this.channel = this.connection.createChannel({
       confirm: true,
       publishTimeout: CONFIRM_TIMEOUT_MS,

@@ -1,12 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microservices';
 import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
-import { AmqpConnectionManager, ChannelWrapper, connect } from 'amqp-connection-manager';
+import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import { filter, firstValueFrom, lastValueFrom } from 'rxjs';
 import { DomainError } from '../common/domain-error';
 import type { HeraldConfig } from '../config/herald-config';
 import { BatcherStoppedError } from '../notifications/notification-batcher';
 import { AmqpContext } from './amqp.context';
+import { closeBroker, connectBroker, delay } from './amqp-connection';
 import { AmqpTopology, amqpTopology, assertTopology } from './amqp-topology';
 import { DeadLetterReason, decodeMessage, topicMatches } from './message-decoding';
 
@@ -31,7 +32,6 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
   private channel?: ChannelWrapper;
   private consumer?: { channel: ConfirmChannel; tag: string };
   private readonly inFlight = new Set<Promise<void>>();
-  private closing = false;
 
   constructor(private readonly config: HeraldConfig['amqp']) {
     super();
@@ -41,16 +41,12 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
 
   /** Starts connecting and returns at once: Herald serves HTTP while the broker is away. */
   listen(callback: () => void): void {
-    this.connection = connect(this.config.urls, {
-      heartbeatIntervalInSeconds: 10,
-      reconnectTimeInSeconds: 1,
-      connectionOptions: { clientProperties: { connection_name: 'herald-ingest' } },
-    });
-    this.connection.on('connect', ({ url }) => this.logger.log(`Connected to ${redact(url)}`));
-    this.connection.on('disconnect', ({ err }) => {
-      this._status$.next('disconnected');
-      if (!this.closing) this.logger.warn(`RabbitMQ connection lost: ${err?.message}`);
-    });
+    this.connection = connectBroker(
+      this.config.urls,
+      `herald-ingest ${this.topology.ingestQueue}`,
+      this.logger,
+    );
+    this.connection.on('disconnect', () => this._status$.next('disconnected'));
     this.channel = this.connection.createChannel({
       confirm: true,
       setup: (channel: ConfirmChannel) => this.setup(channel),
@@ -65,12 +61,10 @@ export class AmqpServer extends Server implements CustomTransportStrategy {
 
   /** Stops consuming, lets in-flight messages settle (bounded), then closes the connection. */
   async close(): Promise<void> {
-    this.closing = true;
     const consumer = this.consumer;
     if (consumer) await consumer.channel.cancel(consumer.tag).catch(() => undefined);
     await Promise.race([Promise.allSettled(this.inFlight), delay(5000)]);
-    await this.channel?.close().catch(() => undefined);
-    await this.connection?.close().catch(() => undefined);
+    await closeBroker(this.channel, this.connection);
     this._status$.next('closed');
   }
 
@@ -222,15 +216,4 @@ function confirmed(publish: (callback: (error: unknown) => void) => void): Promi
         : resolve(),
     ),
   );
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-/** amqp://user:secret@host → amqp://user:***@host, for logs. */
-export function redact(url: unknown): string {
-  return String(
-    typeof url === 'object' && url !== null ? (url as { url?: string }).url : url,
-  ).replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }

@@ -33,8 +33,7 @@ export class RecipientsSpec {
 }
 
 /**
- * What a producer asks for, validated (constraints run bottom-up, so each field's type check is
- * last and a wrong type gets one clear message) (CONTRACT.md "RabbitMQ: what producers publish"). Built
+ * What a producer asks for, validated (CONTRACT.md "RabbitMQ: what producers publish"). Built
  * with validateInput() from a message body or an HTTP body alike.
  */
 export class CreateNotificationCommand {

@@ -1,0 +1,39 @@
+import type { Logger } from '@nestjs/common';
+import { AmqpConnectionManager, ChannelWrapper, connect } from 'amqp-connection-manager';
+
+/** How long closing may wait for a broker that does not answer (a dead or half-open one). */
+const CLOSE_TIMEOUT_MS = 2000;
+
+/**
+ * A self-healing connection to the first reachable of `urls` (a cluster's nodes): it reconnects
+ * every second while the broker is away and logs both ways. `name` shows in the management UI.
+ */
+export function connectBroker(urls: string[], name: string, logger: Logger): AmqpConnectionManager {
+  const connection = connect(urls, {
+    heartbeatIntervalInSeconds: 10,
+    reconnectTimeInSeconds: 1,
+    connectionOptions: { clientProperties: { connection_name: name } },
+  });
+  connection.on('connect', ({ url }) => logger.log(`${name} connected to ${redact(url)}`));
+  connection.on('disconnect', ({ err }) => logger.warn(`${name} lost RabbitMQ: ${err?.message}`));
+  return connection;
+}
+
+/** Closes the channel and the connection, giving up on each after a bounded wait. */
+export async function closeBroker(
+  channel: ChannelWrapper | undefined,
+  connection: AmqpConnectionManager | undefined,
+): Promise<void> {
+  await Promise.race([channel?.close().catch(() => undefined), delay(CLOSE_TIMEOUT_MS)]);
+  await Promise.race([connection?.close().catch(() => undefined), delay(CLOSE_TIMEOUT_MS)]);
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** amqp://user:secret@host → amqp://user:***@host, for logs. */
+export function redact(url: unknown): string {
+  const text = typeof url === 'object' && url !== null ? (url as { url?: string }).url : url;
+  return String(text).replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+}
