@@ -36,18 +36,20 @@ export const notifications = pgTable(
     deletedAt: timestamp('deleted_at', { withTimezone: true }),
     expiresAt: timestamp('expires_at', { withTimezone: true }),
   },
+  // Ascending on id: scanned backwards for "newest first" (a DESC NULLS LAST index would not match
+  // ORDER BY id DESC, whose default is NULLS FIRST, and would need a sort).
   (t) => [
     uniqueIndex('notifications_recipient_key_uq').on(t.tenantId, t.userId, t.idempotencyKey),
     // The inbox, newest first; also serves status=read/archived and the SSE position.
     index('notifications_inbox_idx')
-      .on(t.tenantId, t.userId, t.id.desc())
+      .on(t.tenantId, t.userId, t.id)
       .where(sql`${t.deletedAt} IS NULL`),
     // Unread count, status=unread and read-all touch only unread rows.
     index('notifications_unread_idx')
-      .on(t.tenantId, t.userId, t.id.desc())
+      .on(t.tenantId, t.userId, t.id)
       .where(sql`${t.readAt} IS NULL AND ${t.archivedAt} IS NULL AND ${t.deletedAt} IS NULL`),
     index('notifications_type_idx')
-      .on(t.tenantId, t.userId, t.type, t.id.desc())
+      .on(t.tenantId, t.userId, t.type, t.id)
       .where(sql`${t.deletedAt} IS NULL`),
     check('notifications_priority_ck', sql`${t.priority} IN ('low', 'normal', 'high', 'critical')`),
   ],
