@@ -197,6 +197,15 @@ describe.each(STORAGE_KINDS)('inbox REST on %s', (storage) => {
     expect(list.body.items.map((item: { id: string }) => item.id)).toEqual([first[1]]);
   });
 
+  it('stores one row when a new key comes twice in the same batch', async () => {
+    const [a, b] = await storeNotifications(herald, { userIds: ['dup3'], id: 'twice-at-once' }, 2);
+    expect(a).toBe(b);
+    const list = await api(herald, 'GET', '/api/v1/notifications', {
+      token: await userToken('dup3'),
+    });
+    expect(list.body.items.map((item: { id: string }) => item.id)).toEqual([a]);
+  });
+
   it.each([
     ['limit=0', 'limit must not be less than 1'],
     ['limit=101', 'limit must not be greater than 100'],

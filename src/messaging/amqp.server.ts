@@ -25,7 +25,10 @@ const HEADER_LIMIT = 1000;
  * channel drops, so the broker redelivers it. Topology is declared on every (re)connect;
  * amqp-connection-manager reconnects by itself.
  */
-export class AmqpServer extends Server implements CustomTransportStrategy {
+export class AmqpServer
+  extends Server<Record<string, never>, AmqpServerStatus>
+  implements CustomTransportStrategy
+{
   protected override readonly logger = new Logger('AmqpServer');
   private readonly topology: AmqpTopology;
   private connection?: AmqpConnectionManager;

@@ -165,12 +165,16 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
           tx,
           drafts.filter((draft) => !created.has(draftKey(draft))),
         );
+        const answered = new Set<string>();
         return drafts.map((draft) => {
           const key = draftKey(draft);
           const fresh = created.get(key);
           // The same key twice in one batch: only the first of them created the row.
-          if (fresh) created.delete(key);
-          return fresh ?? { notification: existing.get(key)!, created: false };
+          const first = !answered.has(key);
+          answered.add(key);
+          return fresh
+            ? { notification: fresh.notification, created: first }
+            : { notification: existing.get(key)!, created: false };
         });
       }),
     );
