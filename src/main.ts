@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
 import { ConfigurationError, LogLevel } from './config/environment';
+import { ConfigModule } from './config/config.module';
 import { HeraldConfig } from './config/herald-config';
 import { startIngest } from './messaging/messaging.module';
 
@@ -20,14 +21,20 @@ const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
 };
 
 async function bootstrap(): Promise<void> {
+  // Configuration first, on its own: a bad variable is reported alone, before anything starts.
+  const configContext = await NestFactory.createApplicationContext(ConfigModule, {
+    logger: ['fatal'],
+    abortOnError: false,
+  });
+  const config = configContext.get(HeraldConfig);
+  await configContext.close();
+
   const app = await NestFactory.create(AppModule, {
     abortOnError: false,
-    bufferLogs: true,
+    logger: new ConsoleLogger({ logLevels: NEST_LEVELS[config.logLevel] }),
     // Open SSE streams must not hold shutdown hostage.
     forceCloseConnections: true,
   });
-  const config = app.get(HeraldConfig);
-  app.useLogger(new ConsoleLogger({ logLevels: NEST_LEVELS[config.logLevel] }));
   configureApp(app);
   await startIngest(app);
   exitOnSignals(app);

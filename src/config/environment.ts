@@ -25,9 +25,9 @@ export class Environment {
   NODE_ENV = 'development';
 
   @Type(() => Number)
-  @IsInt()
   @Min(0)
   @Max(65535)
+  @IsInt()
   PORT = 3000;
 
   @Matches(/^\s*amqps?:\/\/[^,\s]+(\s*,\s*amqps?:\/\/[^,\s]+)*\s*$/, {
@@ -42,30 +42,30 @@ export class Environment {
   AMQP_PREFIX = '';
 
   @Type(() => Number)
-  @IsInt()
   @Min(1)
   @Max(5000)
+  @IsInt()
   AMQP_PREFETCH = 300;
 
   @IsIn(['classic', 'quorum'])
   AMQP_QUEUE_TYPE: 'classic' | 'quorum' = 'classic';
 
   @Type(() => Number)
-  @IsInt()
   @Min(1024)
   @Max(16 * 1024 * 1024)
+  @IsInt()
   AMQP_MAX_MESSAGE_BYTES = 256 * 1024;
 
   @Type(() => Number)
-  @IsInt()
   @Min(0)
   @Max(100_000)
+  @IsInt()
   AMQP_PUBLISH_BUFFER = 1000;
 
   @Type(() => Number)
-  @IsInt()
   @Min(1)
   @Max(100)
+  @IsInt()
   INGEST_MAX_ATTEMPTS = 12;
 
   @IsOptional()
@@ -106,9 +106,9 @@ export class Environment {
   AUTH_JWT_AUDIENCE?: string;
 
   @Type(() => Number)
-  @IsInt()
   @Min(1000)
   @Max(600_000)
+  @IsInt()
   SSE_HEARTBEAT_MS = 15000;
 
   @IsIn(LOG_LEVELS)
@@ -131,7 +131,12 @@ function withoutEmpty(raw: Record<string, string | undefined>): Record<string, s
 
 export function parseEnvironment(raw: Record<string, string | undefined>): Environment {
   const env = plainToInstance(Environment, withoutEmpty(raw));
-  const errors = validateSync(env, { whitelist: true, forbidUnknownValues: true });
+  // One problem per variable: constraints run bottom-up, so each type check is written last.
+  const errors = validateSync(env, {
+    whitelist: true,
+    forbidUnknownValues: true,
+    stopAtFirstError: true,
+  });
   if (errors.length > 0) {
     throw new ConfigurationError(errors.flatMap((error) => Object.values(error.constraints ?? {})));
   }
