@@ -400,3 +400,33 @@ describe('RabbitMQ ingest while PostgreSQL is unreachable', () => {
     }
   });
 });
+
+describe('RabbitMQ ingest on quorum queues', () => {
+  let herald: RunningHerald;
+  let broker: TestBroker;
+
+  beforeAll(async () => {
+    herald = await startHerald({ storage: 'pglite', env: { AMQP_QUEUE_TYPE: 'quorum' } });
+    broker = await TestBroker.connect();
+  });
+
+  afterAll(async () => {
+    await broker?.close();
+    await herald?.close();
+  });
+
+  it('declares quorum queues and stores through them', async () => {
+    const { ingestQueue, deadLetterQueue } = amqpTopology(herald.config.amqp);
+    const listed = await rabbitmqctl('list_queues', 'name', 'type', '--formatter', 'json');
+    const types = Object.fromEntries(
+      (JSON.parse(listed) as { name: string; type: string }[]).map((q) => [q.name, q.type]),
+    );
+    expect([types[ingestQueue], types[deadLetterQueue]]).toEqual(['quorum', 'quorum']);
+    const reply = await broker.request(
+      herald,
+      'notification.x',
+      message({ id: 'quorum-1', recipients: { userIds: ['quorum-user'] } }),
+    );
+    expect(reply).toMatchObject({ ok: true, ids: [expect.any(String)] });
+  });
+});
