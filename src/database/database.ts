@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { PGlite } from '@electric-sql/pglite';
-import { SQL, sql } from 'drizzle-orm';
+import type { SQL } from 'drizzle-orm';
 import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
 import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -51,16 +51,6 @@ export class Database {
    */
   run<T>(work: (db: Drizzle) => Promise<T>): Promise<T> {
     return work(this.db).catch(translateStorageError);
-  }
-
-  /** True when a trivial query answers: the storage half of /health/ready. */
-  async ping(): Promise<boolean> {
-    try {
-      await this.db.execute(sql`SELECT 1`);
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   async close(): Promise<void> {
