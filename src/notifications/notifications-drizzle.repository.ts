@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { and, desc, eq, gt, isNotNull, isNull, lt, or, sql, SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, isNotNull, isNull, lt, or, sql, SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { Database, Drizzle, queryRows } from '../database/database';
 import { NotificationRow, notifications as table } from '../database/schema';
@@ -272,7 +272,7 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
     return row ? toNotification(row) : null;
   }
 
-  async markAllRead(recipient: Recipient): Promise<number> {
+  async markAllRead(recipient: Recipient): Promise<string[]> {
     const rows = await this.database.run((db) =>
       db
         .update(table)
@@ -280,7 +280,39 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
         .where(and(this.visible(recipient), isNull(table.readAt), isNull(table.archivedAt)))
         .returning({ id: table.id }),
     );
-    return rows.length;
+    return rows.map((row) => row.id.toString());
+  }
+
+  async listAfter(recipient: Recipient, afterId: string, limit: number): Promise<Notification[]> {
+    const after = afterId === '0' ? 0n : parseId(afterId);
+    if (after === null) return [];
+    const rows = await this.database.run((db) =>
+      db
+        .select()
+        .from(table)
+        .where(and(this.visible(recipient), gt(table.id, after)))
+        .orderBy(asc(table.id))
+        .limit(limit),
+    );
+    return rows.map(toNotification);
+  }
+
+  async latestId(recipient: Recipient): Promise<string | null> {
+    const [row] = await this.database.run((db) =>
+      db
+        .select({ id: table.id })
+        .from(table)
+        .where(
+          and(
+            eq(table.tenantId, recipient.tenantId ?? ''),
+            eq(table.userId, recipient.userId),
+            isNull(table.deletedAt),
+          ),
+        )
+        .orderBy(desc(table.id))
+        .limit(1),
+    );
+    return row ? row.id.toString() : null;
   }
 
   async delete(recipient: Recipient, id: string): Promise<boolean> {

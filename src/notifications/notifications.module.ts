@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { InboxEvents } from './inbox-events';
 import { NotificationBatcher } from './notification-batcher';
 import { NotificationsController } from './notifications.controller';
 import { NotificationsDrizzleRepository } from './notifications-drizzle.repository';
@@ -10,8 +11,9 @@ import { NotificationsService } from './notifications.service';
   providers: [
     NotificationsService,
     NotificationBatcher,
+    InboxEvents,
     { provide: NotificationsRepository, useClass: NotificationsDrizzleRepository },
   ],
-  exports: [NotificationsService, NotificationBatcher],
+  exports: [NotificationsService, NotificationBatcher, InboxEvents],
 })
 export class NotificationsModule {}

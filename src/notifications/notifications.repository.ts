@@ -35,8 +35,14 @@ export abstract class NotificationsRepository {
     change: StateChange,
   ): Promise<Notification | null>;
 
-  /** Marks every unread notification read; answers how many changed. */
-  abstract markAllRead(recipient: Recipient): Promise<number>;
+  /** Marks every unread notification read; answers the ids it changed. */
+  abstract markAllRead(recipient: Recipient): Promise<string[]>;
+
+  /** Stored notifications with an id above `afterId`, oldest first (for stream replay). */
+  abstract listAfter(recipient: Recipient, afterId: string, limit: number): Promise<Notification[]>;
+
+  /** The id of the recipient's newest notification, or null when there is none. */
+  abstract latestId(recipient: Recipient): Promise<string | null>;
 
   abstract delete(recipient: Recipient, id: string): Promise<boolean>;
 }

@@ -2,6 +2,7 @@ import { InvalidInputError } from '../common/domain-error';
 import { validateInput } from '../common/validation';
 import { CreateNotificationCommand } from './create-notification.command';
 import type { Notification, NotificationDraft } from './notification';
+import { InboxEvents } from './inbox-events';
 import { NotificationNotFoundError } from './notification.errors';
 import { NotificationsRepository, StoredDraft } from './notifications.repository';
 import { NotificationsService } from './notifications.service';
@@ -44,7 +45,10 @@ describe('NotificationsService', () => {
 
   beforeEach(() => {
     repository = new MemoryRepository();
-    service = new NotificationsService(repository as unknown as NotificationsRepository);
+    service = new NotificationsService(
+      repository as unknown as NotificationsRepository,
+      new InboxEvents(),
+    );
   });
 
   it('stores one row per recipient and answers per command', async () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InvalidInputError } from '../common/domain-error';
 import { CreateNotificationCommand } from './create-notification.command';
+import { InboxEvents } from './inbox-events';
 import type {
   InboxPage,
   InboxQuery,
@@ -22,7 +23,10 @@ export interface CreateResult {
 
 @Injectable()
 export class NotificationsService {
-  constructor(private readonly repository: NotificationsRepository) {}
+  constructor(
+    private readonly repository: NotificationsRepository,
+    private readonly events: InboxEvents,
+  ) {}
 
   /**
    * Stores validated commands in one transaction, one row per recipient. A command without `id`
@@ -31,6 +35,9 @@ export class NotificationsService {
   async create(commands: CreateNotificationCommand[]): Promise<CreateResult[]> {
     const perCommand = commands.map((command) => this.draftsOf(command));
     const stored = await this.repository.insertMany(perCommand.flat());
+    for (const entry of stored) {
+      if (entry.created) this.events.emit({ kind: 'created', notification: entry.notification });
+    }
     let next = 0;
     return perCommand.map((drafts) => {
       const mine = stored.slice(next, (next += drafts.length));
@@ -55,15 +62,40 @@ export class NotificationsService {
     }
     const notification = await this.repository.changeState(recipient, id, change);
     if (!notification) throw new NotificationNotFoundError(id);
+    const { readAt, archivedAt } = notification;
+    this.events.emit({ kind: 'updated', recipient, id, readAt, archivedAt });
     return notification;
   }
 
-  markAllRead(recipient: Recipient): Promise<number> {
-    return this.repository.markAllRead(recipient);
+  async markAllRead(recipient: Recipient): Promise<number> {
+    const ids = await this.repository.markAllRead(recipient);
+    const readAt = new Date();
+    for (const id of ids) {
+      this.events.emit({ kind: 'updated', recipient, id, readAt, archivedAt: null });
+    }
+    return ids.length;
   }
 
   async delete(recipient: Recipient, id: string): Promise<void> {
     if (!(await this.repository.delete(recipient, id))) throw new NotificationNotFoundError(id);
+    this.events.emit({
+      kind: 'updated',
+      recipient,
+      id,
+      readAt: null,
+      archivedAt: null,
+      deleted: true,
+    });
+  }
+
+  /** Stream replay: what the recipient has after `afterId`, oldest first. */
+  listAfter(recipient: Recipient, afterId: string, limit: number): Promise<Notification[]> {
+    return this.repository.listAfter(recipient, afterId, limit);
+  }
+
+  /** A stream's opening position: the newest id stored now, or "0" when there is none. */
+  async position(recipient: Recipient): Promise<string> {
+    return (await this.repository.latestId(recipient)) ?? '0';
   }
 
   private draftsOf(command: CreateNotificationCommand): NotificationDraft[] {

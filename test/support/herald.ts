@@ -49,7 +49,12 @@ export async function startHerald(options: StartOptions): Promise<RunningHerald>
     .overrideProvider(HeraldConfig)
     .useValue(config)
     .compile();
-  const app = configureApp(moduleRef.createNestApplication({ logger: ['fatal', 'error', 'warn'] }));
+  const app = configureApp(
+    moduleRef.createNestApplication({
+      logger: ['fatal', 'error', 'warn'],
+      forceCloseConnections: true,
+    }),
+  );
   const ingest = await startIngest(app);
   await app.listen(0, '127.0.0.1');
   await ingest.whenConsuming();

@@ -1,0 +1,29 @@
+import { Injectable } from '@nestjs/common';
+import { Observable, Subject } from 'rxjs';
+import type { Notification, Recipient } from './notification';
+
+/** What changed in someone's inbox, after the commit. */
+export type InboxEvent =
+  | { kind: 'created'; notification: Notification }
+  | {
+      kind: 'updated';
+      recipient: Recipient;
+      id: string;
+      readAt: Date | null;
+      archivedAt: Date | null;
+      deleted?: true;
+    };
+
+/**
+ * The domain's outbox towards delivery: the notifications service emits here after each commit,
+ * and realtime/ subscribes. The domain knows nothing of streams or of who listens.
+ */
+@Injectable()
+export class InboxEvents {
+  private readonly subject = new Subject<InboxEvent>();
+  readonly events$: Observable<InboxEvent> = this.subject.asObservable();
+
+  emit(event: InboxEvent): void {
+    this.subject.next(event);
+  }
+}

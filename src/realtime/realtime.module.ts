@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { NotificationsModule } from '../notifications/notifications.module';
+import { StreamController } from './stream.controller';
+import { StreamRegistry } from './stream-registry';
+import { StreamsService } from './streams.service';
+
+@Module({
+  imports: [NotificationsModule],
+  controllers: [StreamController],
+  providers: [StreamRegistry, StreamsService],
+})
+export class RealtimeModule {}

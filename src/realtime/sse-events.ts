@@ -1,0 +1,29 @@
+import type { Notification } from '../notifications/notification';
+
+/**
+ * Every SSE event Herald sends, by name, with its payload (CONTRACT.md "The SSE stream"). The
+ * server writes only these; the browser client reads the same map.
+ */
+export interface SseEventMap {
+  notification: Notification;
+  'notification.updated': {
+    id: string;
+    readAt: Date | null;
+    archivedAt: Date | null;
+    deleted?: true;
+  };
+  'unread-count': { count: number };
+  /** The gap since Last-Event-ID is longer than replay covers: reload the list over REST. */
+  resync: { reason: string };
+  'auth-expired': Record<string, never>;
+}
+
+export type SseEventName = keyof SseEventMap;
+
+/** One frame for Nest's SSE writer: `id` is always the stream's position, never Nest's counter. */
+export interface SseFrame<K extends SseEventName = SseEventName> {
+  type: K;
+  id: string;
+  data: SseEventMap[K];
+  retry?: number;
+}

@@ -1,0 +1,188 @@
+import { REPLAY_LIMIT } from '../src/realtime/streams.service';
+import { TestBroker } from './support/amqp';
+import { RunningHerald, startHerald } from './support/herald';
+import { api } from './support/http';
+import { storeNotifications } from './support/notifications';
+import { SseClient } from './support/sse';
+import { STORAGE_KINDS } from './support/storage';
+import { userToken } from './support/tokens';
+
+describe.each(STORAGE_KINDS)('SSE stream on %s', (storage) => {
+  let herald: RunningHerald;
+  const clients: SseClient[] = [];
+
+  const open = async (userId: string, options: { lastEventId?: string; query?: string } = {}) => {
+    const client = await SseClient.open(herald, { token: await userToken(userId), ...options });
+    clients.push(client);
+    return client;
+  };
+
+  beforeAll(async () => {
+    herald = await startHerald({ storage, env: { SSE_HEARTBEAT_MS: '1000' } });
+  });
+
+  afterEach(() => clients.splice(0).forEach((client) => client.close()));
+
+  afterAll(() => herald?.close());
+
+  it('opens with retry, the position and the unread count', async () => {
+    const fresh = await open('fresh');
+    expect(fresh.status).toBe(200);
+    expect(fresh.response.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(await fresh.next()).toMatchObject({
+      event: 'unread-count',
+      id: '0',
+      retry: 3000,
+      data: { count: 0 },
+    });
+
+    const [, latest] = await storeNotifications(herald, { userIds: ['veteran'] }, 2);
+    const veteran = await open('veteran');
+    expect(await veteran.next()).toMatchObject({
+      event: 'unread-count',
+      id: latest,
+      data: { count: 2 },
+    });
+  });
+
+  it('delivers a notification live to its user only, with id = the notification id', async () => {
+    const alice = await open('live-alice');
+    const bob = await open('live-bob');
+    await alice.nextOf('unread-count');
+    await bob.nextOf('unread-count');
+    const [forAlice] = await storeNotifications(herald, { userIds: ['live-alice'], title: 'A' });
+    const [forBob] = await storeNotifications(herald, { userIds: ['live-bob'], title: 'B' });
+    expect(await alice.nextOf('notification')).toMatchObject({
+      id: forAlice,
+      data: { id: forAlice, userId: 'live-alice', title: 'A' },
+    });
+    expect(await alice.nextOf('unread-count')).toMatchObject({ id: forAlice, data: { count: 1 } });
+    expect(await bob.nextOf('notification')).toMatchObject({ id: forBob, data: { title: 'B' } });
+    expect(alice.events.filter((event) => event.event === 'notification')).toHaveLength(1);
+  });
+
+  it('delivers what RabbitMQ brings in', async () => {
+    const stream = await open('via-broker');
+    await stream.nextOf('unread-count');
+    const broker = await TestBroker.connect();
+    try {
+      await broker.publish(herald, 'notification.order.shipped', {
+        recipients: { userIds: ['via-broker'] },
+        title: 'Your order has shipped',
+      });
+    } finally {
+      await broker.close();
+    }
+    expect(await stream.nextOf('notification')).toMatchObject({
+      data: { type: 'order.shipped', title: 'Your order has shipped' },
+    });
+  });
+
+  it.each([
+    ['the Last-Event-ID header', (id: string) => ({ lastEventId: id })],
+    ['the lastEventId query', (id: string) => ({ query: `?lastEventId=${id}` })],
+  ])('replays what was missed after %s, then goes on live', async (_, reconnect) => {
+    const user = `replay-${Math.random()}`;
+    const first = await open(user);
+    await first.nextOf('unread-count');
+    const [seen] = await storeNotifications(herald, { userIds: [user] });
+    expect((await first.nextOf('notification')).id).toBe(seen);
+    first.close();
+
+    const missed = await storeNotifications(herald, { userIds: [user] }, 5);
+    const again = await open(user, reconnect(seen));
+    expect(await again.next()).toMatchObject({
+      event: 'unread-count',
+      id: seen,
+      data: { count: 6 },
+    });
+    for (const id of missed) expect((await again.nextOf('notification')).id).toBe(id);
+    const [later] = await storeNotifications(herald, { userIds: [user] });
+    expect((await again.nextOf('notification')).id).toBe(later);
+  });
+
+  it('hands over from replay to live without a gap or a duplicate during a burst', async () => {
+    const user = 'burst-reader';
+    const [start] = await storeNotifications(herald, { userIds: [user] });
+    const burst = (async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 40; i += 1)
+        ids.push(...(await storeNotifications(herald, { userIds: [user] })));
+      return ids;
+    })();
+    const stream = await open(user, { lastEventId: start });
+    const expected = await burst;
+    const received: string[] = [];
+    while (received.length < expected.length) {
+      received.push((await stream.nextOf('notification')).id!);
+    }
+    expect(received).toEqual(expected);
+  });
+
+  it(`sends resync when more than ${REPLAY_LIMIT} were missed`, async () => {
+    const user = 'long-gone';
+    const ids = await storeNotifications(herald, { userIds: [user] }, REPLAY_LIMIT + 1);
+    const stream = await open(user, { lastEventId: '0' });
+    expect(await stream.next()).toMatchObject({ event: 'unread-count', id: ids[ids.length - 1] });
+    expect(await stream.next()).toMatchObject({
+      event: 'resync',
+      id: ids[ids.length - 1],
+      data: { reason: 'replay-limit' },
+    });
+    expect(stream.events.some((event) => event.event === 'notification')).toBe(false);
+  });
+
+  it('tells every tab of the user about a change made in one of them', async () => {
+    const user = 'two-tabs';
+    const token = await userToken(user);
+    const [id] = await storeNotifications(herald, { userIds: [user] });
+    const tabA = await open(user);
+    const tabB = await open(user);
+    await tabA.nextOf('unread-count');
+    await tabB.nextOf('unread-count');
+    await api(herald, 'PATCH', `/api/v1/notifications/${id}`, { token, body: { read: true } });
+    for (const tab of [tabA, tabB]) {
+      const updated = await tab.nextOf('notification.updated');
+      expect(updated).toMatchObject({ id, data: { id, archivedAt: null } });
+      expect(Date.parse(updated.data.readAt)).toBeGreaterThan(0);
+      expect(await tab.nextOf('unread-count')).toMatchObject({ data: { count: 0 } });
+    }
+    await api(herald, 'DELETE', `/api/v1/notifications/${id}`, { token });
+    expect(await tabB.nextOf('notification.updated')).toMatchObject({
+      data: { id, deleted: true },
+    });
+  });
+
+  it('sends a heartbeat comment every SSE_HEARTBEAT_MS', async () => {
+    const stream = await open('heartbeat');
+    expect(await stream.next((event) => event.comments.includes('ping'), 3000)).toBeDefined();
+  });
+
+  it('ends the stream with auth-expired when the token expires', async () => {
+    const token = await userToken('expiring', { expiresIn: 2 });
+    const stream = await SseClient.open(herald, { token });
+    clients.push(stream);
+    expect(await stream.nextOf('auth-expired', 5000)).toMatchObject({ id: '0' });
+    await stream.whenEnded();
+  });
+
+  it('refuses a stream without a token, and a malformed Last-Event-ID', async () => {
+    const anonymous = await SseClient.open(herald);
+    clients.push(anonymous);
+    expect(anonymous.status).toBe(401);
+    const bad = await open('bad-id', { lastEventId: '12abc' });
+    expect(bad.status).toBe(400);
+  });
+});
+
+describe('SSE stream at shutdown', () => {
+  it('ends open streams when Herald closes', async () => {
+    const herald = await startHerald({ storage: 'pglite' });
+    const stream = await SseClient.open(herald, { token: await userToken('leaving') });
+    await stream.nextOf('unread-count');
+    const started = Date.now();
+    await herald.close();
+    await stream.whenEnded();
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
