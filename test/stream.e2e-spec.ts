@@ -186,3 +186,69 @@ describe('SSE stream at shutdown', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 });
+
+describe('SSE stream tickets', () => {
+  let herald: RunningHerald;
+  const clients: SseClient[] = [];
+
+  const ticketFor = async (userId: string, expiresIn?: number) => {
+    const token = await userToken(userId, { expiresIn });
+    const response = await api(herald, 'POST', '/api/v1/stream/tickets', { token });
+    expect(response.status).toBe(201);
+    return response.body as { ticket: string; expiresAt: string };
+  };
+
+  const openWith = async (ticket: string) => {
+    const client = await SseClient.open(herald, { query: `?ticket=${encodeURIComponent(ticket)}` });
+    clients.push(client);
+    return client;
+  };
+
+  beforeAll(async () => {
+    herald = await startHerald({ storage: 'postgres' });
+  });
+
+  afterEach(() => clients.splice(0).forEach((client) => client.close()));
+
+  afterAll(() => herald?.close());
+
+  it('opens the stream of the user it was issued to, for at most 60 s', async () => {
+    const { ticket, expiresAt } = await ticketFor('ticket-holder');
+    expect(ticket).toMatch(/^[\w-]{43}$/);
+    const lifetime = Date.parse(expiresAt) - Date.now();
+    expect(lifetime).toBeGreaterThan(50_000);
+    expect(lifetime).toBeLessThanOrEqual(60_000);
+    const stream = await openWith(ticket);
+    expect(stream.status).toBe(200);
+    await stream.nextOf('unread-count');
+    const [id] = await storeNotifications(herald, { userIds: ['ticket-holder'] });
+    expect(await stream.nextOf('notification')).toMatchObject({
+      id,
+      data: { userId: 'ticket-holder' },
+    });
+  });
+
+  it('is single use', async () => {
+    const { ticket } = await ticketFor('once');
+    expect((await openWith(ticket)).status).toBe(200);
+    const again = await openWith(ticket);
+    expect(again.status).toBe(401);
+  });
+
+  it('never outlives the token it came from, and the stream ends with it', async () => {
+    const { ticket, expiresAt } = await ticketFor('short-token', 2);
+    expect(Date.parse(expiresAt) - Date.now()).toBeLessThanOrEqual(2000);
+    const stream = await openWith(ticket);
+    await stream.nextOf('auth-expired', 5000);
+    await stream.whenEnded();
+  });
+
+  it('refuses unknown tickets, tickets without a token, and tickets on other routes', async () => {
+    expect((await openWith('x'.repeat(43))).status).toBe(401);
+    expect((await openWith('not a ticket')).status).toBe(401);
+    expect((await api(herald, 'POST', '/api/v1/stream/tickets')).status).toBe(401);
+    const { ticket } = await ticketFor('elsewhere');
+    const list = await api(herald, 'GET', `/api/v1/notifications?ticket=${ticket}`);
+    expect(list.status).toBe(401);
+  });
+});

@@ -1,21 +1,29 @@
 import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
+import { ACCEPTS_TICKET } from './accepts-ticket.decorator';
 import type { AuthenticatedRequest } from './current-user.decorator';
 import { InvalidTokenError } from './invalid-token.error';
 import { JwtVerifier } from './jwt-verifier.service';
 import { IS_PUBLIC } from './public.decorator';
+import { TicketsService } from './tickets.service';
 
 /**
  * Global guard (registered first, before RolesGuard): every HTTP route needs a valid bearer token
- * unless marked @Public(). Message handlers are not HTTP and pass through; the broker is trusted.
+ * unless marked @Public(); a route marked @AcceptsTicket() (the SSE stream) takes a single-use
+ * `?ticket=` instead. Message handlers are not HTTP and pass through; the broker is trusted.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly verifier: JwtVerifier,
+    private readonly tickets: TicketsService,
     private readonly reflector: Reflector,
   ) {}
+
+  private acceptsTicket(context: ExecutionContext): boolean {
+    return !!this.reflector.get<boolean>(ACCEPTS_TICKET, context.getHandler());
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
@@ -28,9 +36,11 @@ export class AuthGuard implements CanActivate {
     const http = context.switchToHttp();
     const request = http.getRequest<Request & AuthenticatedRequest>();
     const token = bearerToken(request);
+    const ticket = this.acceptsTicket(context) ? request.query.ticket : undefined;
     try {
-      if (!token) throw new InvalidTokenError('missing');
-      request.user = await this.verifier.verify(token);
+      if (token) request.user = await this.verifier.verify(token);
+      else if (typeof ticket === 'string') request.user = await this.tickets.redeem(ticket);
+      else throw new InvalidTokenError('missing');
       return true;
     } catch (error) {
       if (!(error instanceof InvalidTokenError)) throw error;
@@ -39,9 +49,9 @@ export class AuthGuard implements CanActivate {
         .getResponse<Response>()
         .setHeader(
           'WWW-Authenticate',
-          token ? 'Bearer error="invalid_token"' : 'Bearer realm="herald"',
+          token || ticket ? 'Bearer error="invalid_token"' : 'Bearer realm="herald"',
         );
-      throw new UnauthorizedException(token ? error.message : 'Missing bearer token');
+      throw new UnauthorizedException(token || ticket ? error.message : 'Missing bearer token');
     }
   }
 }

@@ -57,3 +57,23 @@ export const notifications = pgTable(
 
 export type NotificationRow = typeof notifications.$inferSelect;
 export type NewNotificationRow = typeof notifications.$inferInsert;
+
+/**
+ * Single-use stream tickets for browsers (EventSource cannot send headers). Stored, not kept in
+ * memory, so a ticket issued by one instance opens a stream on another. Only the SHA-256 of the
+ * ticket is kept.
+ */
+export const streamTickets = pgTable(
+  'stream_tickets',
+  {
+    ticketHash: text('ticket_hash').primaryKey(),
+    tenantId: text('tenant_id').notNull().default(''),
+    userId: text('user_id').notNull(),
+    roles: jsonb('roles').$type<string[]>().notNull().default([]),
+    /** The stream ends when the token that asked for the ticket would have. */
+    tokenExpiresAt: timestamp('token_expires_at', { withTimezone: true }).notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+  },
+  (t) => [index('stream_tickets_expires_idx').on(t.expiresAt)],
+);

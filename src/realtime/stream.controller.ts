@@ -10,6 +10,7 @@ import {
 import type { Request } from 'express';
 import { Observable } from 'rxjs';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
+import { AcceptsTicket } from '../auth/accepts-ticket.decorator';
 import { CurrentUser } from '../auth/current-user.decorator';
 import { POSITION, StreamQuery } from './stream.query';
 import { StreamsService } from './streams.service';
@@ -18,8 +19,12 @@ import { StreamsService } from './streams.service';
 export class StreamController {
   constructor(private readonly streams: StreamsService) {}
 
-  /** The user's live stream (CONTRACT.md "The SSE stream"); Last-Event-ID header or query. */
+  /**
+   * The user's live stream (CONTRACT.md "The SSE stream"): bearer token or `?ticket=`; the
+   * position to replay from in the Last-Event-ID header or `?lastEventId=`.
+   */
   @Sse('stream')
+  @AcceptsTicket()
   stream(
     @CurrentUser() user: AuthenticatedUser,
     @Query() query: StreamQuery,

@@ -1,4 +1,4 @@
-import { IsOptional, Matches } from 'class-validator';
+import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 
 /** A stream position: "0" or a notification id. */
 export const POSITION = /^(0|[1-9]\d{0,18})$/;
@@ -8,4 +8,10 @@ export class StreamQuery {
   @IsOptional()
   @Matches(POSITION, { message: 'lastEventId must be a stream position (digits)' })
   lastEventId?: string;
+
+  /** A single-use ticket from POST /stream/tickets; checked by AuthGuard. */
+  @IsOptional()
+  @MaxLength(100)
+  @IsString()
+  ticket?: string;
 }
