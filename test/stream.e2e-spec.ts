@@ -1,10 +1,11 @@
-import { REPLAY_LIMIT } from '../src/realtime/streams.service';
-import { TestBroker } from './support/amqp';
+import { REPLAY_LIMIT, StreamsService } from '../src/realtime/streams.service';
+import { loadConfig } from '../src/config/herald-config';
+import { deleteTopology, TestBroker } from './support/amqp';
 import { RunningHerald, startHerald } from './support/herald';
 import { api } from './support/http';
 import { storeNotifications } from './support/notifications';
 import { SseClient } from './support/sse';
-import { STORAGE_KINDS } from './support/storage';
+import { createTestStorage, STORAGE_KINDS, TestStorage, uniqueName } from './support/storage';
 import { userToken } from './support/tokens';
 
 describe.each(STORAGE_KINDS)('SSE stream on %s', (storage) => {
@@ -250,5 +251,96 @@ describe('SSE stream tickets', () => {
     const { ticket } = await ticketFor('elsewhere');
     const list = await api(herald, 'GET', `/api/v1/notifications?ticket=${ticket}`);
     expect(list.status).toBe(401);
+  });
+});
+
+describe('SSE stream across instances', () => {
+  let a: RunningHerald;
+  let b: RunningHerald;
+  let storage: TestStorage;
+  const prefix = `${uniqueName('amqp')}.`;
+  const clients: SseClient[] = [];
+
+  const open = async (herald: RunningHerald, userId: string) => {
+    const client = await SseClient.open(herald, { token: await userToken(userId) });
+    clients.push(client);
+    await client.nextOf('unread-count');
+    return client;
+  };
+
+  beforeAll(async () => {
+    storage = await createTestStorage('postgres');
+    a = await startHerald({ storage, env: { AMQP_PREFIX: prefix } });
+    b = await startHerald({ storage, env: { AMQP_PREFIX: prefix } });
+  });
+
+  afterEach(() => clients.splice(0).forEach((client) => client.close()));
+
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await storage?.drop();
+    await deleteTopology(loadConfig({ AMQP_PREFIX: prefix }).amqp);
+  });
+
+  it('delivers a notification stored by instance A to a stream on instance B, once', async () => {
+    const onB = await open(b, 'roaming');
+    const [id] = await storeNotifications(a, { userIds: ['roaming'], title: 'from A' });
+    expect(await onB.nextOf('notification')).toMatchObject({ id, data: { title: 'from A' } });
+    expect(await onB.nextOf('unread-count')).toMatchObject({ data: { count: 1 } });
+    const [next] = await storeNotifications(b, { userIds: ['roaming'], title: 'from B' });
+    expect(await onB.nextOf('notification')).toMatchObject({ id: next });
+    expect(onB.events.filter((event) => event.event === 'notification')).toHaveLength(2);
+  });
+
+  it('tells a tab on A about a change made through B', async () => {
+    const user = 'two-instances';
+    const [id] = await storeNotifications(a, { userIds: [user] });
+    const onA = await open(a, user);
+    await api(b, 'PATCH', `/api/v1/notifications/${id}`, {
+      token: await userToken(user),
+      body: { archived: true },
+    });
+    const updated = await onA.nextOf('notification.updated');
+    expect(updated).toMatchObject({ data: { id, readAt: null } });
+    expect(Date.parse(updated.data.archivedAt)).toBeGreaterThan(0);
+  });
+
+  it("does not send a user's changes to an instance without their streams", async () => {
+    const onA = await open(a, 'stays-on-a');
+    const onB = await open(b, 'watcher-on-b');
+    await storeNotifications(a, { userIds: ['stays-on-a'] });
+    await onA.nextOf('notification');
+    const [forWatcher] = await storeNotifications(a, { userIds: ['watcher-on-b'] });
+    // B's first notification is the watcher's own: nothing of the other user came before it.
+    expect(await onB.nextOf('notification')).toMatchObject({ id: forWatcher });
+  });
+});
+
+describe('SSE stream and a client that stops reading', () => {
+  it('is cut off instead of buffering without bound', async () => {
+    const herald = await startHerald({ storage: 'postgres' });
+    try {
+      const stream = await SseClient.open(herald, { token: await userToken('sleepy') });
+      await stream.nextOf('unread-count');
+      stream.response.pause(); // the client reads nothing more; the kernel buffers fill up
+      const streams = herald.app.get(StreamsService);
+      expect(streams.connections).toBe(1);
+      const body = 'x'.repeat(10_000);
+      let stored = 0;
+      // Bounded: 40 MB at most, far beyond socket buffers plus Herald's 256 KiB allowance.
+      while (streams.connections > 0 && stored < 4000) {
+        await storeNotifications(herald, { userIds: ['sleepy'], body }, 200);
+        stored += 200;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      // The server let go of the stream while the client was still there, paused.
+      expect(streams.connections).toBe(0);
+      expect(stored).toBeLessThan(4000);
+      stream.response.resume();
+      await stream.whenEnded();
+    } finally {
+      await herald.close();
+    }
   });
 });

@@ -11,6 +11,8 @@ export interface AmqpTopology {
   deadLetterExchange: string;
   /** Where they rest until an operator replays or purges them (`notifications.dead`). */
   deadLetterQueue: string;
+  /** Direct exchange that carries inbox changes to the instances holding the user's streams. */
+  realtimeExchange: string;
   queueType: HeraldConfig['amqp']['queueType'];
 }
 
@@ -24,6 +26,7 @@ export function amqpTopology(amqp: HeraldConfig['amqp']): AmqpTopology {
     ingestQueue: `${base}.ingest`,
     deadLetterExchange: `${base}.dlx`,
     deadLetterQueue: `${base}.dead`,
+    realtimeExchange: `${base}.realtime`,
     queueType: amqp.queueType,
   };
 }

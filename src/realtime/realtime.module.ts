@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { NotificationsModule } from '../notifications/notifications.module';
+import { RealtimeBus } from './realtime-bus';
 import { StreamController } from './stream.controller';
 import { StreamRegistry } from './stream-registry';
 import { StreamsService } from './streams.service';
@@ -7,6 +8,6 @@ import { StreamsService } from './streams.service';
 @Module({
   imports: [NotificationsModule],
   controllers: [StreamController],
-  providers: [StreamRegistry, StreamsService],
+  providers: [StreamRegistry, StreamsService, RealtimeBus],
 })
 export class RealtimeModule {}

@@ -6,7 +6,6 @@ import {
   OnModuleDestroy,
   OnModuleInit,
 } from '@nestjs/common';
-import type { Socket } from 'node:net';
 import { Observable, Subscriber, Subscription } from 'rxjs';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { HeraldConfig } from '../config/herald-config';
@@ -14,6 +13,7 @@ import { InboxEvent, InboxEvents } from '../notifications/inbox-events';
 import type { Recipient } from '../notifications/notification';
 import { NotificationsService } from '../notifications/notifications.service';
 import type { SseEventName, SseFrame } from './sse-events';
+import { RealtimeBus } from './realtime-bus';
 import { StreamRegistry } from './stream-registry';
 
 /** What a stream is told: an inbox change, or the recipient's new unread count. */
@@ -25,17 +25,22 @@ export const REPLAY_LIMIT = 500;
 const RETRY_MS = 3000;
 /** Unread counts are recomputed once per burst of changes, not once per change. */
 const COUNT_DEBOUNCE_MS = 20;
-/** Bytes a client may leave unread on its socket before it is cut off (it replays on return). */
-const MAX_UNREAD_BYTES = 256 * 1024;
+/** How long a new stream waits for RabbitMQ to route its user's changes here. */
+const BIND_TIMEOUT_MS = 2000;
 /** setTimeout's largest delay; longer-lived tokens are checked again then. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Per-user SSE streams. Each open stream registers in the StreamRegistry under its user, so a
- * change reaches that user's tabs without looking at anyone else's. On open it replays what the
+ * change reaches that user's tabs without looking at anyone else's; changes made on other
+ * instances arrive through the RealtimeBus, which this instance subscribes to per connected user. On open it replays what the
  * client missed after Last-Event-ID: it listens first and buffers, replays from storage, then
  * drains the buffer past the last replayed id — no gap, no duplicate.
  */
+function recipientOf(event: InboxEvent): Recipient {
+  return event.kind === 'created' ? event.notification : event.recipient;
+}
+
 @Injectable()
 export class StreamsService implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown {
   private readonly logger = new Logger(StreamsService.name);
@@ -47,11 +52,16 @@ export class StreamsService implements OnModuleInit, OnModuleDestroy, BeforeAppl
     private readonly registry: StreamRegistry<StreamSignal>,
     private readonly notifications: NotificationsService,
     private readonly events: InboxEvents,
+    private readonly bus: RealtimeBus,
     private readonly config: HeraldConfig,
   ) {}
 
   onModuleInit(): void {
-    this.subscription = this.events.events$.subscribe((event) => this.route(event));
+    this.subscription = this.events.events$.subscribe((event) => {
+      this.deliver(event);
+      this.bus.publish(recipientOf(event), event);
+    });
+    this.subscription.add(this.bus.remote$.subscribe((event) => this.deliver(event)));
   }
 
   onModuleDestroy(): void {
@@ -71,24 +81,13 @@ export class StreamsService implements OnModuleInit, OnModuleDestroy, BeforeAppl
     return this.registry.connections;
   }
 
-  stream(
-    user: AuthenticatedUser,
-    lastEventId: string | undefined,
-    socket: Socket,
-  ): Observable<MessageEvent> {
+  stream(user: AuthenticatedUser, lastEventId: string | undefined): Observable<MessageEvent> {
     return new Observable<MessageEvent>((subscriber) => {
       let position = '0';
       let live = false;
       const buffered: StreamSignal[] = [];
 
-      const send = <K extends SseEventName>(frame: SseFrame<K>) => {
-        if (socket.writableLength > MAX_UNREAD_BYTES) {
-          this.logger.warn(`Disconnecting a stream of ${user.userId}: it stopped reading`);
-          socket.destroy();
-          return;
-        }
-        subscriber.next(frame);
-      };
+      const send = <K extends SseEventName>(frame: SseFrame<K>) => subscriber.next(frame);
       const forward = (signal: StreamSignal) => {
         if (signal.kind === 'created') {
           if (BigInt(signal.notification.id) <= BigInt(position)) return; // replayed already
@@ -120,6 +119,8 @@ export class StreamsService implements OnModuleInit, OnModuleDestroy, BeforeAppl
       this.open.add(subscriber);
 
       void (async () => {
+        // Listen across instances before reading storage, as locally: no gap between the two.
+        await this.bindWithin(user, BIND_TIMEOUT_MS);
         const count = await this.notifications.unreadCount(user);
         const replay = lastEventId
           ? await this.notifications.listAfter(user, lastEventId, REPLAY_LIMIT + 1)
@@ -139,6 +140,9 @@ export class StreamsService implements OnModuleInit, OnModuleDestroy, BeforeAppl
 
       return () => {
         unregister();
+        if (!this.registry.isConnected(user)) {
+          this.bus.unbind(user).catch(() => undefined);
+        }
         clearInterval(heartbeat);
         clearTimeout(expiry);
         this.open.delete(subscriber);
@@ -146,8 +150,20 @@ export class StreamsService implements OnModuleInit, OnModuleDestroy, BeforeAppl
     });
   }
 
-  private route(event: InboxEvent): void {
-    const recipient: Recipient = event.kind === 'created' ? event.notification : event.recipient;
+  /** Waits for the cross-instance binding, but not forever: a stream outlives a broker outage. */
+  private async bindWithin(user: Recipient, ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+    try {
+      await Promise.race([this.bus.bind(user).catch(() => undefined), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** To this instance's streams of the recipient, if any, with a fresh unread count after. */
+  private deliver(event: InboxEvent): void {
+    const recipient = recipientOf(event);
     if (!this.registry.isConnected(recipient)) return;
     this.registry.deliver(recipient, event);
     this.scheduleCount(recipient);

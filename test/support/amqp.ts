@@ -106,6 +106,7 @@ export async function deleteTopology(amqp: RunningHerald['config']['amqp']): Pro
     await channel.deleteQueue(topology.deadLetterQueue);
     await channel.deleteExchange(topology.exchange);
     await channel.deleteExchange(topology.deadLetterExchange);
+    await channel.deleteExchange(topology.realtimeExchange);
   } finally {
     await connection.close();
   }
