@@ -88,6 +88,7 @@ async function publishBacklog(env: Record<string, string>, messages: number, rec
       await channel.deleteQueue(topology.deadLetterQueue);
       await channel.deleteExchange(topology.exchange);
       await channel.deleteExchange(topology.deadLetterExchange);
+      await channel.deleteExchange(topology.realtimeExchange);
       await connection.close();
     },
   };
