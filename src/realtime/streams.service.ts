@@ -109,13 +109,17 @@ export class StreamsService implements OnModuleInit, OnModuleDestroy, BeforeAppl
         () => subscriber.next({ comment: 'ping' }),
         this.config.sse.heartbeatMs,
       );
-      const expiry = setTimeout(
-        () => {
-          send({ type: 'auth-expired', id: position, data: {} });
-          subscriber.complete();
-        },
-        Math.min(Math.max(user.expiresAt.getTime() - Date.now(), 0), MAX_TIMER_MS),
-      );
+      let expiry: NodeJS.Timeout;
+      const expireAtTokenEnd = () => {
+        const left = user.expiresAt.getTime() - Date.now();
+        if (left > 0) {
+          expiry = setTimeout(expireAtTokenEnd, Math.min(left, MAX_TIMER_MS));
+          return;
+        }
+        send({ type: 'auth-expired', id: position, data: {} });
+        subscriber.complete();
+      };
+      expireAtTokenEnd();
       this.open.add(subscriber);
 
       void (async () => {
