@@ -16,7 +16,7 @@ export interface AmqpTopology {
   queueType: HeraldConfig['amqp']['queueType'];
 }
 
-/** Routing keys of stored notifications; live events (`event.*`) are bound by realtime. */
+/** Routing keys of stored notifications. Live events (`event.*`) are not consumed yet (issue 5). */
 export const NOTIFICATION_BINDING = 'notification.#';
 
 export function amqpTopology(amqp: HeraldConfig['amqp']): AmqpTopology {
