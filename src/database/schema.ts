@@ -5,6 +5,7 @@ import {
   index,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -76,4 +77,16 @@ export const streamTickets = pgTable(
     usedAt: timestamp('used_at', { withTimezone: true }),
   },
   (t) => [index('stream_tickets_expires_idx').on(t.expiresAt)],
+);
+
+/** A user's delivery preferences; no row = defaults (nothing muted). */
+export const preferences = pgTable(
+  'preferences',
+  {
+    tenantId: text('tenant_id').notNull().default(''),
+    userId: text('user_id').notNull(),
+    mutedTypes: jsonb('muted_types').$type<string[]>().notNull().default([]),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.userId] })],
 );

@@ -7,6 +7,11 @@ export interface Recipient {
   tenantId: string | null;
 }
 
+/** A recipient as one string (tenant and user, NUL-separated): for maps, locks and routing. */
+export function recipientKey(recipient: Recipient): string {
+  return `${recipient.tenantId ?? ''}\u0000${recipient.userId}`;
+}
+
 /** A stored notification as the API and the streams show it (CONTRACT.md "A Notification"). */
 export interface Notification {
   /** Opaque; per user, ordered as the user's notifications were committed. */

@@ -4,13 +4,14 @@ import { and, asc, desc, eq, gt, isNotNull, isNull, lt, or, sql, SQL } from 'dri
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { Database, Drizzle, queryRows } from '../database/database';
 import { NotificationRow, notifications as table } from '../database/schema';
-import type {
+import {
   InboxPage,
   InboxQuery,
   Notification,
   NotificationDraft,
   Priority,
   Recipient,
+  recipientKey,
   StateChange,
 } from './notification';
 import { NotificationsRepository, StoredDraft } from './notifications.repository';
@@ -42,10 +43,6 @@ function toNotification(row: NotificationRow): Notification {
     archivedAt: row.archivedAt,
     expiresAt: row.expiresAt,
   };
-}
-
-function recipientKey(recipient: Recipient): string {
-  return `${recipient.tenantId ?? ''}\u0000${recipient.userId}`;
 }
 
 function draftKey(draft: NotificationDraft): string {

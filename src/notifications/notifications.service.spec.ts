@@ -1,11 +1,12 @@
 import { InvalidInputError } from '../common/domain-error';
 import { validateInput } from '../common/validation';
 import { CreateNotificationCommand } from './create-notification.command';
-import type { Notification, NotificationDraft } from './notification';
+import { Notification, NotificationDraft, recipientKey } from './notification';
 import { InboxEvents } from './inbox-events';
 import { NotificationNotFoundError } from './notification.errors';
 import { NotificationsRepository, StoredDraft } from './notifications.repository';
 import { NotificationsService } from './notifications.service';
+import { PreferencesRepository } from './preferences.repository';
 
 /** Stores drafts in memory, keeping the first of each (recipient, key), like the real one. */
 class MemoryRepository implements Pick<NotificationsRepository, 'insertMany' | 'changeState'> {
@@ -36,17 +37,29 @@ class MemoryRepository implements Pick<NotificationsRepository, 'insertMany' | '
   }
 }
 
+/** Muted types by recipientKey, as the real repository answers them. */
+class MemoryPreferences implements Pick<PreferencesRepository, 'mutedTypesOf'> {
+  readonly muted = new Map<string, string[]>();
+
+  mutedTypesOf(): Promise<Map<string, string[]>> {
+    return Promise.resolve(this.muted);
+  }
+}
+
 const command = (input: object) =>
   validateInput(CreateNotificationCommand, { type: 't', title: 'T', ...input });
 
 describe('NotificationsService', () => {
   let repository: MemoryRepository;
+  let preferences: MemoryPreferences;
   let service: NotificationsService;
 
   beforeEach(() => {
     repository = new MemoryRepository();
+    preferences = new MemoryPreferences();
     service = new NotificationsService(
       repository as unknown as NotificationsRepository,
+      preferences as unknown as PreferencesRepository,
       new InboxEvents(),
     );
   });
@@ -77,6 +90,19 @@ describe('NotificationsService', () => {
       command({ recipients: { userIds: ['a'] } }),
     ]);
     expect(results.flatMap((result) => result.created)).toHaveLength(2);
+  });
+
+  it('stores nothing for a recipient who muted the type, unless it is critical', async () => {
+    preferences.muted.set(recipientKey({ userId: 'quiet', tenantId: null }), ['promo.*']);
+    const [promo, critical, other] = await service.create([
+      command({ type: 'promo.weekly', recipients: { userIds: ['quiet', 'loud'] } }),
+      command({ type: 'promo.weekly', priority: 'critical', recipients: { userIds: ['quiet'] } }),
+      command({ type: 'order.shipped', recipients: { userIds: ['quiet'] } }),
+    ]);
+    expect(promo.created.map((n) => n.userId)).toEqual(['loud']);
+    expect(promo.ids).toHaveLength(1);
+    expect(critical.created.map((n) => n.userId)).toEqual(['quiet']);
+    expect(other.created.map((n) => n.userId)).toEqual(['quiet']);
   });
 
   it('refuses a state change that changes nothing, and reports a missing id', async () => {

@@ -3,16 +3,19 @@ import { Injectable } from '@nestjs/common';
 import { InvalidInputError } from '../common/domain-error';
 import { CreateNotificationCommand } from './create-notification.command';
 import { InboxEvents } from './inbox-events';
-import type {
+import {
   InboxPage,
   InboxQuery,
   Notification,
   NotificationDraft,
   Recipient,
+  recipientKey,
   StateChange,
 } from './notification';
 import { NotificationNotFoundError } from './notification.errors';
 import { NotificationsRepository } from './notifications.repository';
+import { isMuted } from './muting';
+import { Preferences, PreferencesRepository } from './preferences.repository';
 
 export interface CreateResult {
   /** One id per recipient, whether stored now or earlier under the same idempotency key. */
@@ -25,15 +28,17 @@ export interface CreateResult {
 export class NotificationsService {
   constructor(
     private readonly repository: NotificationsRepository,
+    private readonly preferences: PreferencesRepository,
     private readonly events: InboxEvents,
   ) {}
 
   /**
-   * Stores validated commands in one transaction, one row per recipient. A command without `id`
-   * gets a random idempotency key: it cannot be deduplicated, as the producer gave no key.
+   * Stores validated commands in one transaction, one row per recipient, except recipients who
+   * muted the type. A command without `id` gets a random idempotency key: it cannot be
+   * deduplicated, as the producer gave no key.
    */
   async create(commands: CreateNotificationCommand[]): Promise<CreateResult[]> {
-    const perCommand = commands.map((command) => this.draftsOf(command));
+    const perCommand = await this.withoutMuted(commands.map((command) => this.draftsOf(command)));
     const stored = await this.repository.insertMany(perCommand.flat());
     for (const entry of stored) {
       if (entry.created) this.events.emit({ kind: 'created', notification: entry.notification });
@@ -96,6 +101,28 @@ export class NotificationsService {
   /** A stream's opening position: the newest id stored now, or "0" when there is none. */
   async position(recipient: Recipient): Promise<string> {
     return (await this.repository.latestId(recipient)) ?? '0';
+  }
+
+  /** Drops drafts whose recipient muted their type; `critical` always goes through. */
+  private async withoutMuted(perCommand: NotificationDraft[][]): Promise<NotificationDraft[][]> {
+    const recipients = perCommand.flat().map((draft) => draft.recipient);
+    const muted = await this.preferences.mutedTypesOf(recipients);
+    if (muted.size === 0) return perCommand;
+    return perCommand.map((drafts) =>
+      drafts.filter(
+        (draft) =>
+          draft.priority === 'critical' ||
+          !isMuted(draft.type, muted.get(recipientKey(draft.recipient)) ?? []),
+      ),
+    );
+  }
+
+  getPreferences(recipient: Recipient): Promise<Preferences> {
+    return this.preferences.get(recipient);
+  }
+
+  setPreferences(recipient: Recipient, preferences: Preferences): Promise<Preferences> {
+    return this.preferences.set(recipient, preferences);
   }
 
   private draftsOf(command: CreateNotificationCommand): NotificationDraft[] {

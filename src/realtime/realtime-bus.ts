@@ -7,8 +7,7 @@ import { HeraldConfig } from '../config/herald-config';
 import { closeBroker, connectBroker } from '../messaging/amqp-connection';
 import { amqpTopology } from '../messaging/amqp-topology';
 import type { InboxEvent } from '../notifications/inbox-events';
-import type { Recipient } from '../notifications/notification';
-import { StreamRegistry } from './stream-registry';
+import { Recipient, recipientKey } from '../notifications/notification';
 
 const INSTANCE_HEADER = 'x-herald-instance';
 /** Changes held while the broker is away; past this they are dropped (clients replay). */
@@ -16,7 +15,7 @@ const MAX_BUFFERED = 10_000;
 
 /** Routing key of a recipient: a hash, so any user id is a valid key. */
 function routingKey(recipient: Recipient): string {
-  return createHash('sha1').update(StreamRegistry.keyOf(recipient)).digest('hex');
+  return createHash('sha1').update(recipientKey(recipient)).digest('hex');
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Recipient } from '../notifications/notification';
+import { Recipient, recipientKey } from '../notifications/notification';
 
 export type StreamListener<T> = (event: T) => void;
 
@@ -8,13 +8,9 @@ export type StreamListener<T> = (event: T) => void;
 export class StreamRegistry<T = unknown> {
   private readonly streams = new Map<string, Set<StreamListener<T>>>();
 
-  static keyOf(recipient: Recipient): string {
-    return `${recipient.tenantId ?? ''}\u0000${recipient.userId}`;
-  }
-
   /** Adds a stream; answers the function that removes it. */
   add(recipient: Recipient, listener: StreamListener<T>): () => void {
-    const key = StreamRegistry.keyOf(recipient);
+    const key = recipientKey(recipient);
     let listeners = this.streams.get(key);
     if (!listeners) this.streams.set(key, (listeners = new Set()));
     listeners.add(listener);
@@ -26,13 +22,13 @@ export class StreamRegistry<T = unknown> {
 
   /** Delivers to the recipient's streams only: the cost does not grow with other users. */
   deliver(recipient: Recipient, event: T): void {
-    const listeners = this.streams.get(StreamRegistry.keyOf(recipient));
+    const listeners = this.streams.get(recipientKey(recipient));
     if (!listeners) return;
     for (const listener of [...listeners]) listener(event);
   }
 
   isConnected(recipient: Recipient): boolean {
-    return this.streams.has(StreamRegistry.keyOf(recipient));
+    return this.streams.has(recipientKey(recipient));
   }
 
   get connections(): number {

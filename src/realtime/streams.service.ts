@@ -10,7 +10,7 @@ import { Observable, Subscriber, Subscription } from 'rxjs';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { HeraldConfig } from '../config/herald-config';
 import { InboxEvent, InboxEvents } from '../notifications/inbox-events';
-import type { Recipient } from '../notifications/notification';
+import { Recipient, recipientKey } from '../notifications/notification';
 import { NotificationsService } from '../notifications/notifications.service';
 import type { SseEventName, SseFrame } from './sse-events';
 import { RealtimeBus } from './realtime-bus';
@@ -174,7 +174,7 @@ export class StreamsService implements OnModuleInit, OnModuleDestroy, BeforeAppl
   }
 
   private scheduleCount(recipient: Recipient): void {
-    const key = StreamRegistry.keyOf(recipient);
+    const key = recipientKey(recipient);
     if (this.countTimers.has(key)) return;
     this.countTimers.set(
       key,

@@ -1,0 +1,13 @@
+import { ArrayMaxSize, ArrayUnique, IsArray, Matches } from 'class-validator';
+import { MUTE_PATTERN } from '../muting';
+
+export class PreferencesBody {
+  @Matches(MUTE_PATTERN, {
+    each: true,
+    message: 'mutedTypes must hold types or prefixes like "promo.*" (1-100 of [A-Za-z0-9_.:-])',
+  })
+  @ArrayUnique()
+  @ArrayMaxSize(200)
+  @IsArray()
+  mutedTypes: string[];
+}

@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import { and, eq, sql } from 'drizzle-orm';
+import { Database } from '../database/database';
+import { preferences as table } from '../database/schema';
+import { Recipient, recipientKey } from './notification';
+import { Preferences, PreferencesRepository } from './preferences.repository';
+
+@Injectable()
+export class PreferencesDrizzleRepository extends PreferencesRepository {
+  constructor(private readonly database: Database) {
+    super();
+  }
+
+  async get(recipient: Recipient): Promise<Preferences> {
+    const [row] = await this.database.run((db) =>
+      db.select().from(table).where(this.of(recipient)),
+    );
+    return { mutedTypes: row?.mutedTypes ?? [] };
+  }
+
+  async set(recipient: Recipient, preferences: Preferences): Promise<Preferences> {
+    const values = {
+      tenantId: recipient.tenantId ?? '',
+      userId: recipient.userId,
+      mutedTypes: preferences.mutedTypes,
+    };
+    await this.database.run((db) =>
+      db
+        .insert(table)
+        .values(values)
+        .onConflictDoUpdate({
+          target: [table.tenantId, table.userId],
+          set: { mutedTypes: values.mutedTypes, updatedAt: sql`now()` },
+        }),
+    );
+    return { mutedTypes: values.mutedTypes };
+  }
+
+  async mutedTypesOf(recipients: Recipient[]): Promise<Map<string, string[]>> {
+    if (recipients.length === 0) return new Map();
+    // One parameter per column, whatever the number of recipients in the batch.
+    const tenants = sql.param(recipients.map((recipient) => recipient.tenantId ?? ''));
+    const users = sql.param(recipients.map((recipient) => recipient.userId));
+    const rows = await this.database.run((db) =>
+      db
+        .select()
+        .from(table)
+        .where(
+          sql`(${table.tenantId}, ${table.userId}) IN (SELECT * FROM unnest(${tenants}::text[], ${users}::text[]))`,
+        ),
+    );
+    return new Map(
+      rows
+        .filter((row) => row.mutedTypes.length > 0)
+        .map((row) => [
+          recipientKey({ tenantId: row.tenantId || null, userId: row.userId }),
+          row.mutedTypes,
+        ]),
+    );
+  }
+
+  private of(recipient: Recipient) {
+    return and(eq(table.tenantId, recipient.tenantId ?? ''), eq(table.userId, recipient.userId));
+  }
+}
