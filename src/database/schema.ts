@@ -52,6 +52,10 @@ export const notifications = pgTable(
     index('notifications_type_idx')
       .on(t.tenantId, t.userId, t.type, t.id)
       .where(sql`${t.deletedAt} IS NULL`),
+    // The expiry purge; rows without expiry are not in it.
+    index('notifications_expires_idx')
+      .on(t.expiresAt)
+      .where(sql`${t.expiresAt} IS NOT NULL`),
     check('notifications_priority_ck', sql`${t.priority} IN ('low', 'normal', 'high', 'critical')`),
   ],
 );

@@ -294,6 +294,20 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
     return rows.map(toNotification);
   }
 
+  async purgeExpired(before: Date, limit: number): Promise<number> {
+    const rows = await this.database.run((db) =>
+      queryRows<{ id: unknown }>(
+        db,
+        sql`DELETE FROM notifications WHERE id IN (
+          SELECT id FROM notifications
+          WHERE expires_at IS NOT NULL AND expires_at < ${before.toISOString()}::timestamptz
+          LIMIT ${limit}
+        ) RETURNING id`,
+      ),
+    );
+    return rows.length;
+  }
+
   async latestId(recipient: Recipient): Promise<string | null> {
     const [row] = await this.database.run((db) =>
       db

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ExpiryPurge } from './expiry-purge';
 import { InboxEvents } from './inbox-events';
 import { NotificationBatcher } from './notification-batcher';
 import { NotificationsController } from './notifications.controller';
@@ -15,6 +16,7 @@ import { PreferencesRepository } from './preferences.repository';
     NotificationsService,
     NotificationBatcher,
     InboxEvents,
+    ExpiryPurge,
     { provide: NotificationsRepository, useClass: NotificationsDrizzleRepository },
     { provide: PreferencesRepository, useClass: PreferencesDrizzleRepository },
   ],

@@ -41,6 +41,9 @@ export abstract class NotificationsRepository {
   /** Stored notifications with an id above `afterId`, oldest first (for stream replay). */
   abstract listAfter(recipient: Recipient, afterId: string, limit: number): Promise<Notification[]>;
 
+  /** Deletes up to `limit` notifications that expired before `before`; answers how many. */
+  abstract purgeExpired(before: Date, limit: number): Promise<number>;
+
   /** The id of the recipient's newest notification, or null when there is none. */
   abstract latestId(recipient: Recipient): Promise<string | null>;
 

@@ -105,6 +105,15 @@ describe('NotificationsService', () => {
     expect(other.created.map((n) => n.userId)).toEqual(['quiet']);
   });
 
+  it('does not store what expired before it arrived', async () => {
+    const [expired, current] = await service.create([
+      command({ recipients: { userIds: ['a'] }, expiresAt: '2020-01-01T00:00:00Z' }),
+      command({ recipients: { userIds: ['a'] }, expiresAt: '2999-01-01T00:00:00Z' }),
+    ]);
+    expect(expired).toEqual({ ids: [], created: [] });
+    expect(current.created).toHaveLength(1);
+  });
+
   it('refuses a state change that changes nothing, and reports a missing id', async () => {
     const me = { userId: 'a', tenantId: null };
     await expect(service.changeState(me, '1', {})).rejects.toBeInstanceOf(InvalidInputError);

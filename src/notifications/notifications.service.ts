@@ -38,7 +38,15 @@ export class NotificationsService {
    * deduplicated, as the producer gave no key.
    */
   async create(commands: CreateNotificationCommand[]): Promise<CreateResult[]> {
-    const perCommand = await this.withoutMuted(commands.map((command) => this.draftsOf(command)));
+    const now = Date.now();
+    const perCommand = await this.withoutMuted(
+      commands.map((command) =>
+        // Expired on arrival: never delivered, so not stored either.
+        this.draftsOf(command).filter(
+          (draft) => !draft.expiresAt || draft.expiresAt.getTime() > now,
+        ),
+      ),
+    );
     const stored = await this.repository.insertMany(perCommand.flat());
     for (const entry of stored) {
       if (entry.created) this.events.emit({ kind: 'created', notification: entry.notification });

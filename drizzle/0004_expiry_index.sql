@@ -1,0 +1,1 @@
+CREATE INDEX "notifications_expires_idx" ON "notifications" USING btree ("expires_at") WHERE "notifications"."expires_at" IS NOT NULL;

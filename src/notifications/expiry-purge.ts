@@ -1,0 +1,56 @@
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { NotificationsRepository } from './notifications.repository';
+
+/** How often each instance looks for expired notifications (instances may overlap: harmless). */
+const PURGE_EVERY_MS = 60_000;
+/** Rows per DELETE, so a large backlog never holds one long transaction. */
+const PURGE_BATCH = 5000;
+
+/**
+ * Deletes expired notifications. They are already invisible (never listed, counted, replayed or
+ * delivered); this only reclaims the space.
+ */
+@Injectable()
+export class ExpiryPurge implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(ExpiryPurge.name);
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<number>;
+
+  constructor(private readonly repository: NotificationsRepository) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.purge(), PURGE_EVERY_MS);
+    this.timer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One pass, in batches until nothing expired is left; answers how many rows went. */
+  purge(): Promise<number> {
+    this.running ??= this.purgeAll().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async purgeAll(): Promise<number> {
+    let total = 0;
+    try {
+      for (;;) {
+        const deleted = await this.repository.purgeExpired(new Date(), PURGE_BATCH);
+        total += deleted;
+        if (deleted < PURGE_BATCH) break;
+      }
+      if (total > 0) this.logger.log(`Purged ${total} expired notifications`);
+    } catch (error) {
+      this.logger.warn(`Expiry purge failed, will try again: ${String(error)}`);
+    }
+    return total;
+  }
+}
