@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { createValidationPipe } from './common/validation.pipe';
@@ -18,6 +19,7 @@ import { RealtimeModule } from './realtime/realtime.module';
     NotificationsModule,
     MessagingModule,
     RealtimeModule,
+    AdminModule,
     HealthModule,
   ],
   providers: [

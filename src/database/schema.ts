@@ -94,3 +94,51 @@ export const preferences = pgTable(
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.userId] })],
 );
+
+/** Who follows which topic; a notification to a topic is stored for each subscriber at ingest. */
+export const topicSubscriptions = pgTable(
+  'topic_subscriptions',
+  {
+    tenantId: text('tenant_id').notNull().default(''),
+    topic: text('topic').notNull(),
+    userId: text('user_id').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    // Fan-out reads a topic's subscribers in user order (keyset pages).
+    primaryKey({ columns: [t.tenantId, t.topic, t.userId] }),
+    index('topic_subscriptions_user_idx').on(t.tenantId, t.userId),
+  ],
+);
+
+/** Users Herald has seen (an authenticated request): the audience of a broadcast. */
+export const knownUsers = pgTable(
+  'known_users',
+  {
+    tenantId: text('tenant_id').notNull().default(''),
+    userId: text('user_id').notNull(),
+    firstSeenAt: timestamp('first_seen_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.userId] })],
+);
+
+/**
+ * Notifications held until `deliver_at` (the validated command as JSON). A row is claimed with a
+ * lease before delivery, so several instances never deliver one at once, and an instance that
+ * dies mid-delivery leaves it to another when the lease ends.
+ */
+export const scheduledNotifications = pgTable(
+  'scheduled_notifications',
+  {
+    tenantId: text('tenant_id').notNull().default(''),
+    id: text('id').notNull(),
+    command: jsonb('command').$type<Record<string, unknown>>().notNull(),
+    deliverAt: timestamp('deliver_at', { withTimezone: true }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    claimedUntil: timestamp('claimed_until', { withTimezone: true }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    index('scheduled_notifications_due_idx').on(t.deliverAt),
+  ],
+);

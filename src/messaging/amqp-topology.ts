@@ -7,6 +7,8 @@ export interface AmqpTopology {
   exchange: string;
   /** Durable queue Herald consumes from (`notifications.ingest`). */
   ingestQueue: string;
+  /** Queue of live events (`notifications.live`): short-lived, bounded, never dead-lettered by age. */
+  liveQueue: string;
   /** Exchange for messages that can never be accepted (`notifications.dlx`). */
   deadLetterExchange: string;
   /** Where they rest until an operator replays or purges them (`notifications.dead`). */
@@ -16,14 +18,21 @@ export interface AmqpTopology {
   queueType: HeraldConfig['amqp']['queueType'];
 }
 
-/** Routing keys of stored notifications. Live events (`event.*`) are not consumed yet (issue 5). */
+/** Routing keys of stored notifications. */
 export const NOTIFICATION_BINDING = 'notification.#';
+/** Routing keys of live events. */
+export const LIVE_EVENT_BINDING = 'event.#';
+/** A live event nobody took within this long is stale: the broker drops it. */
+const LIVE_EVENT_TTL_MS = 30_000;
+/** Live events held while no instance consumes; past this the oldest are dropped. */
+const LIVE_EVENT_BACKLOG = 100_000;
 
 export function amqpTopology(amqp: HeraldConfig['amqp']): AmqpTopology {
   const base = amqp.prefix + amqp.exchange;
   return {
     exchange: base,
     ingestQueue: `${base}.ingest`,
+    liveQueue: `${base}.live`,
     deadLetterExchange: `${base}.dlx`,
     deadLetterQueue: `${base}.dead`,
     realtimeExchange: `${base}.realtime`,
@@ -52,4 +61,15 @@ export async function assertTopology(channel: Channel, topology: AmqpTopology): 
     arguments: { ...queueArguments, 'x-dead-letter-exchange': topology.deadLetterExchange },
   });
   await channel.bindQueue(topology.ingestQueue, topology.exchange, NOTIFICATION_BINDING);
+  // Live events do not wait behind stored notifications (nor behind a storage outage), and a
+  // stale one is worth nothing: bounded by age and length, and no dead-lettering of those.
+  await channel.assertQueue(topology.liveQueue, {
+    durable: true,
+    arguments: {
+      ...queueArguments,
+      'x-message-ttl': LIVE_EVENT_TTL_MS,
+      'x-max-length': LIVE_EVENT_BACKLOG,
+    },
+  });
+  await channel.bindQueue(topology.liveQueue, topology.exchange, LIVE_EVENT_BINDING);
 }

@@ -33,7 +33,7 @@ export class AmqpServer
   private readonly topology: AmqpTopology;
   private connection?: AmqpConnectionManager;
   private channel?: ChannelWrapper;
-  private consumer?: { channel: ConfirmChannel; tag: string };
+  private consumers: { channel: ConfirmChannel; tag: string }[] = [];
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly config: HeraldConfig['amqp']) {
@@ -64,8 +64,9 @@ export class AmqpServer
 
   /** Stops consuming, lets in-flight messages settle (bounded), then closes the connection. */
   async close(): Promise<void> {
-    const consumer = this.consumer;
-    if (consumer) await consumer.channel.cancel(consumer.tag).catch(() => undefined);
+    for (const { channel, tag } of this.consumers) {
+      await channel.cancel(tag).catch(() => undefined);
+    }
     await Promise.race([Promise.allSettled(this.inFlight), delay(5000)]);
     await closeBroker(this.channel, this.connection);
     this._status$.next('closed');
@@ -81,18 +82,22 @@ export class AmqpServer
 
   private async setup(channel: ConfirmChannel): Promise<void> {
     await assertTopology(channel, this.topology);
+    // Per consumer: live events never wait for stored notifications' acknowledgements.
     await channel.prefetch(this.config.prefetch);
-    const { consumerTag } = await channel.consume(
-      this.topology.ingestQueue,
-      (message) => {
-        if (message) this.track(this.handleMessage(message, channel));
-      },
-      { noAck: false },
-    );
-    this.consumer = { channel, tag: consumerTag };
+    this.consumers = [];
+    for (const queue of [this.topology.ingestQueue, this.topology.liveQueue]) {
+      const { consumerTag } = await channel.consume(
+        queue,
+        (message) => {
+          if (message) this.track(this.handleMessage(message, channel));
+        },
+        { noAck: false },
+      );
+      this.consumers.push({ channel, tag: consumerTag });
+    }
     this._status$.next('consuming');
     this.logger.log(
-      `Consuming ${this.topology.ingestQueue} (prefetch ${this.config.prefetch}, ${this.config.queueType} queue)`,
+      `Consuming ${this.topology.ingestQueue} and ${this.topology.liveQueue} (prefetch ${this.config.prefetch}, ${this.config.queueType} queues)`,
     );
   }
 

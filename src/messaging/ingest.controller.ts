@@ -4,35 +4,54 @@ import { InvalidInputError } from '../common/domain-error';
 import { validateInput } from '../common/validation';
 import { CreateNotificationCommand } from '../notifications/create-notification.command';
 import { NotificationBatcher } from '../notifications/notification-batcher';
+import { LiveEventCommand, liveEventOf } from '../realtime/live-event.command';
+import { RealtimeRouter } from '../realtime/realtime-router';
 import { AmqpContext } from './amqp.context';
-import { NOTIFICATION_BINDING } from './amqp-topology';
+import { LIVE_EVENT_BINDING, NOTIFICATION_BINDING } from './amqp-topology';
 
-/** RabbitMQ in: `notification.<type>` messages become stored notifications. */
+/** RabbitMQ in: `notification.<type>` messages are stored, `event.<name>` ones pushed live. */
 @Controller()
 export class IngestController {
-  constructor(private readonly batcher: NotificationBatcher) {}
+  constructor(
+    private readonly batcher: NotificationBatcher,
+    private readonly router: RealtimeRouter,
+  ) {}
 
   /**
-   * Resolves after the commit with `{ ids }` (one per recipient); the transport acknowledges then
-   * and sends it as the RPC reply. Invalid input throws InvalidInputError: dead-lettered.
+   * Resolves after the commit with `{ ids }` (one per recipient; `scheduled` instead when held
+   * until `deliverAt`); the transport acknowledges then and sends it as the RPC reply. Invalid
+   * input throws InvalidInputError: dead-lettered.
    */
   @EventPattern(NOTIFICATION_BINDING)
-  async store(@Payload() body: unknown, @Ctx() context: AmqpContext): Promise<{ ids: string[] }> {
-    const command = validateInput(CreateNotificationCommand, withDefaults(body, context));
-    const { ids } = await this.batcher.store(command);
-    return { ids };
+  async store(
+    @Payload() body: unknown,
+    @Ctx() context: AmqpContext,
+  ): Promise<{ ids: string[]; scheduled?: { id: string; deliverAt: Date } }> {
+    const input = withDefaults(body, context, 'notification.');
+    const command = validateInput(CreateNotificationCommand, {
+      ...(context.getMessageId() !== undefined && { id: context.getMessageId() }),
+      ...input,
+    });
+    const { ids, scheduled } = await this.batcher.store(command);
+    return { ids, ...(scheduled && { scheduled }) };
+  }
+
+  /** Pushed to the recipients connected now, on every instance; acknowledged at once. */
+  @EventPattern(LIVE_EVENT_BINDING)
+  push(@Payload() body: unknown, @Ctx() context: AmqpContext): Record<string, never> {
+    this.router.pushLive(
+      liveEventOf(validateInput(LiveEventCommand, withDefaults(body, context, 'event.'))),
+    );
+    return {};
   }
 }
 
-/** The AMQP message_id stands in for a missing `id`; the routing key for a missing `type`. */
-function withDefaults(body: unknown, context: AmqpContext): unknown {
+/** The routing key after `prefix` stands in for a missing `type`. */
+function withDefaults(body: unknown, context: AmqpContext, prefix: string): object {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new InvalidInputError(['the message body must be a JSON object']);
   }
-  const typeFromKey = context.getPattern().replace(/^notification\./, '');
-  return {
-    ...(context.getMessageId() !== undefined && { id: context.getMessageId() }),
-    ...(typeFromKey && typeFromKey !== context.getPattern() && { type: typeFromKey }),
-    ...body,
-  };
+  const pattern = context.getPattern();
+  const typeFromKey = pattern.startsWith(prefix) ? pattern.slice(prefix.length) : '';
+  return { ...(typeFromKey && { type: typeFromKey }), ...body };
 }

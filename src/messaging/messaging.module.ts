@@ -1,12 +1,13 @@
 import { INestApplication, Module } from '@nestjs/common';
 import { HeraldConfig } from '../config/herald-config';
 import { NotificationsModule } from '../notifications/notifications.module';
+import { RealtimeModule } from '../realtime/realtime.module';
 import { AmqpPublisher } from './amqp-publisher';
 import { AmqpServer } from './amqp.server';
 import { IngestController } from './ingest.controller';
 
 @Module({
-  imports: [NotificationsModule],
+  imports: [NotificationsModule, RealtimeModule],
   controllers: [IngestController],
   providers: [AmqpPublisher],
   exports: [AmqpPublisher],

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
 import type { Notification, Recipient } from './notification';
 
-/** What changed in someone's inbox, after the commit. */
+/** What changed in someone's inbox (or their topics), after the commit. */
 export type InboxEvent =
   | { kind: 'created'; notification: Notification }
   | {
@@ -12,7 +12,8 @@ export type InboxEvent =
       readAt: Date | null;
       archivedAt: Date | null;
       deleted?: true;
-    };
+    }
+  | { kind: 'subscription'; recipient: Recipient; topic: string; subscribed: boolean };
 
 /**
  * The domain's outbox towards delivery: the notifications service emits here after each commit,

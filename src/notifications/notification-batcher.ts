@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { HeraldConfig } from '../config/herald-config';
 import { UnavailableError } from '../common/domain-error';
 import { CreateNotificationCommand } from './create-notification.command';
-import { CreateResult, NotificationsService } from './notifications.service';
+import { CreateResult, IntakeService } from './intake.service';
 
 /** Most commands stored in one transaction. */
 const MAX_BATCH = 500;
@@ -43,7 +43,7 @@ export class NotificationBatcher implements BeforeApplicationShutdown {
   private readonly retryTimers = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
 
   constructor(
-    private readonly notifications: NotificationsService,
+    private readonly intake: IntakeService,
     private readonly config: HeraldConfig,
   ) {}
 
@@ -85,7 +85,7 @@ export class NotificationBatcher implements BeforeApplicationShutdown {
     this.inFlight += 1;
     try {
       const results = await this.withRetries(() =>
-        this.notifications.create(batch.map((pending) => pending.command)),
+        this.intake.create(batch.map((pending) => pending.command)),
       );
       batch.forEach((pending, index) => pending.resolve(results[index]));
     } catch (error) {
@@ -106,7 +106,7 @@ export class NotificationBatcher implements BeforeApplicationShutdown {
 
   private async flushOne(pending: Pending): Promise<void> {
     try {
-      const [result] = await this.withRetries(() => this.notifications.create([pending.command]));
+      const [result] = await this.withRetries(() => this.intake.create([pending.command]));
       pending.resolve(result);
     } catch (error) {
       pending.reject(error);

@@ -237,14 +237,29 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
     };
   }
 
-  async countUnread(recipient: Recipient): Promise<number> {
-    const [row] = await this.database.run((db) =>
-      db
-        .select({ count: sql<number>`count(*)::int` })
-        .from(table)
-        .where(and(this.visible(recipient), isNull(table.readAt), isNull(table.archivedAt))),
+  async countUnread(recipients: Recipient[]): Promise<Map<string, number>> {
+    if (recipients.length === 0) return new Map();
+    const tenants = sql.param(recipients.map((recipient) => recipient.tenantId ?? ''));
+    const users = sql.param(recipients.map((recipient) => recipient.userId));
+    // One index scan (notifications_unread_idx) per recipient, in one round trip.
+    const rows = await this.database.run((db) =>
+      queryRows<{ tenantId: string; userId: string; count: number }>(
+        db,
+        sql`SELECT v.t AS "tenantId", v.u AS "userId", (
+            SELECT count(*)::int FROM notifications n
+            WHERE n.tenant_id = v.t AND n.user_id = v.u AND n.read_at IS NULL
+              AND n.archived_at IS NULL AND n.deleted_at IS NULL
+              AND (n.expires_at IS NULL OR n.expires_at > now())
+          ) AS count
+          FROM unnest(${tenants}::text[], ${users}::text[]) AS v(t, u)`,
+      ),
     );
-    return row.count;
+    return new Map(
+      rows.map((row) => [
+        recipientKey({ tenantId: row.tenantId || null, userId: row.userId }),
+        Number(row.count),
+      ]),
+    );
   }
 
   async changeState(

@@ -27,7 +27,8 @@ export abstract class NotificationsRepository {
 
   abstract list(recipient: Recipient, query: InboxQuery): Promise<InboxPage>;
 
-  abstract countUnread(recipient: Recipient): Promise<number>;
+  /** Unread counts of many recipients at once, keyed by recipientKey. */
+  abstract countUnread(recipients: Recipient[]): Promise<Map<string, number>>;
 
   abstract changeState(
     recipient: Recipient,

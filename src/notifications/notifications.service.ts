@@ -1,29 +1,19 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InvalidInputError } from '../common/domain-error';
-import { CreateNotificationCommand } from './create-notification.command';
 import { InboxEvents } from './inbox-events';
 import {
   InboxPage,
   InboxQuery,
   Notification,
-  NotificationDraft,
   Recipient,
   recipientKey,
   StateChange,
 } from './notification';
 import { NotificationNotFoundError } from './notification.errors';
 import { NotificationsRepository } from './notifications.repository';
-import { isMuted } from './muting';
 import { Preferences, PreferencesRepository } from './preferences.repository';
 
-export interface CreateResult {
-  /** One id per recipient, whether stored now or earlier under the same idempotency key. */
-  ids: string[];
-  /** Only the notifications this call stored (duplicates are left out). */
-  created: Notification[];
-}
-
+/** A recipient's inbox: reading, read state, deletion, preferences. IntakeService creates. */
 @Injectable()
 export class NotificationsService {
   constructor(
@@ -32,41 +22,17 @@ export class NotificationsService {
     private readonly events: InboxEvents,
   ) {}
 
-  /**
-   * Stores validated commands in one transaction, one row per recipient, except recipients who
-   * muted the type. A command without `id` gets a random idempotency key: it cannot be
-   * deduplicated, as the producer gave no key.
-   */
-  async create(commands: CreateNotificationCommand[]): Promise<CreateResult[]> {
-    const now = Date.now();
-    const perCommand = await this.withoutMuted(
-      commands.map((command) =>
-        // Expired on arrival: never delivered, so not stored either.
-        this.draftsOf(command).filter(
-          (draft) => !draft.expiresAt || draft.expiresAt.getTime() > now,
-        ),
-      ),
-    );
-    const stored = await this.repository.insertMany(perCommand.flat());
-    for (const entry of stored) {
-      if (entry.created) this.events.emit({ kind: 'created', notification: entry.notification });
-    }
-    let next = 0;
-    return perCommand.map((drafts) => {
-      const mine = stored.slice(next, (next += drafts.length));
-      return {
-        ids: mine.map((entry) => entry.notification.id),
-        created: mine.filter((entry) => entry.created).map((entry) => entry.notification),
-      };
-    });
-  }
-
   list(recipient: Recipient, query: InboxQuery): Promise<InboxPage> {
     return this.repository.list(recipient, query);
   }
 
-  unreadCount(recipient: Recipient): Promise<number> {
-    return this.repository.countUnread(recipient);
+  async unreadCount(recipient: Recipient): Promise<number> {
+    return (await this.repository.countUnread([recipient])).get(recipientKey(recipient)) ?? 0;
+  }
+
+  /** Unread counts of many recipients in one query, keyed by recipientKey. */
+  unreadCounts(recipients: Recipient[]): Promise<Map<string, number>> {
+    return this.repository.countUnread(recipients);
   }
 
   async changeState(recipient: Recipient, id: string, change: StateChange): Promise<Notification> {
@@ -111,40 +77,11 @@ export class NotificationsService {
     return (await this.repository.latestId(recipient)) ?? '0';
   }
 
-  /** Drops drafts whose recipient muted their type; `critical` always goes through. */
-  private async withoutMuted(perCommand: NotificationDraft[][]): Promise<NotificationDraft[][]> {
-    const recipients = perCommand.flat().map((draft) => draft.recipient);
-    const muted = await this.preferences.mutedTypesOf(recipients);
-    if (muted.size === 0) return perCommand;
-    return perCommand.map((drafts) =>
-      drafts.filter(
-        (draft) =>
-          draft.priority === 'critical' ||
-          !isMuted(draft.type, muted.get(recipientKey(draft.recipient)) ?? []),
-      ),
-    );
-  }
-
   getPreferences(recipient: Recipient): Promise<Preferences> {
     return this.preferences.get(recipient);
   }
 
   setPreferences(recipient: Recipient, preferences: Preferences): Promise<Preferences> {
     return this.preferences.set(recipient, preferences);
-  }
-
-  private draftsOf(command: CreateNotificationCommand): NotificationDraft[] {
-    const idempotencyKey = command.id ?? randomUUID();
-    return command.recipients.userIds.map((userId) => ({
-      recipient: { userId, tenantId: command.tenantId || null },
-      idempotencyKey,
-      type: command.type,
-      title: command.title,
-      body: command.body ?? null,
-      data: command.data ?? {},
-      priority: command.priority ?? 'normal',
-      topic: null,
-      expiresAt: command.expiresAt ? new Date(command.expiresAt) : null,
-    }));
   }
 }

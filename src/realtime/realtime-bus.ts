@@ -8,32 +8,48 @@ import { closeBroker, connectBroker } from '../messaging/amqp-connection';
 import { amqpTopology } from '../messaging/amqp-topology';
 import type { InboxEvent } from '../notifications/inbox-events';
 import { Recipient, recipientKey } from '../notifications/notification';
+import type { LiveEvent } from './live-event.command';
 
 const INSTANCE_HEADER = 'x-herald-instance';
 /** Changes held while the broker is away; past this they are dropped (clients replay). */
 const MAX_BUFFERED = 10_000;
 
-/** Routing key of a recipient: a hash, so any user id is a valid key. */
-function routingKey(recipient: Recipient): string {
-  return createHash('sha1').update(recipientKey(recipient)).digest('hex');
+/** What travels between instances: an inbox change, or a live event. */
+export type BusMessage = InboxEvent | LiveEvent;
+
+const hash = (text: string) => createHash('sha1').update(text).digest('hex');
+
+/** Routing key of a recipient's changes: a hash, so any user id is a valid key. */
+export function userKey(recipient: Recipient): string {
+  return `u.${hash(recipientKey(recipient))}`;
 }
 
+/** Routing key of live events to a topic. */
+export function topicKey(tenantId: string | null, topic: string): string {
+  return `t.${hash(`${tenantId ?? ''}\u0000${topic}`)}`;
+}
+
+/** Routing key of live events to everyone, which every instance binds. */
+export const EVERYONE_KEY = 'everyone';
+
 /**
- * Carries inbox changes between Herald instances through RabbitMQ. Each instance has its own
- * exclusive queue on the `<exchange>.realtime` direct exchange and binds it to the routing key of
- * every user with a stream open here, so an instance receives the changes of its own users only,
- * however many instances and users there are. Changes are fire-and-forget: a client that misses
- * one live replays it from storage when it reconnects.
+ * Carries inbox changes and live events between Herald instances through RabbitMQ. Each instance
+ * has its own exclusive queue on the `<exchange>.realtime` direct exchange and binds it to the
+ * routing key of every user with a stream open here, and of every topic they follow, so an
+ * instance receives what concerns its own users only, however many instances and users there
+ * are. A live event goes out once, with one routing key per target (AMQP `CC`): the broker puts
+ * it in each instance's queue at most once. Messages are fire-and-forget: a client that misses a
+ * change live replays it from storage when it reconnects (live events are not replayed).
  */
 @Injectable()
 export class RealtimeBus implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(RealtimeBus.name);
   private readonly instanceId = randomUUID();
   private readonly exchange: string;
-  private readonly remote = new Subject<InboxEvent>();
-  /** Changes made on other instances, for users with a stream here. */
-  readonly remote$: Observable<InboxEvent> = this.remote.asObservable();
-  private readonly wanted = new Set<string>();
+  private readonly remote = new Subject<BusMessage>();
+  /** What other instances published, for the users with a stream here. */
+  readonly remote$: Observable<BusMessage> = this.remote.asObservable();
+  private readonly wanted = new Set<string>([EVERYONE_KEY]);
   private connection?: AmqpConnectionManager;
   private channel?: ChannelWrapper;
   private queue?: string;
@@ -53,29 +69,30 @@ export class RealtimeBus implements OnModuleInit, OnApplicationShutdown {
     await closeBroker(this.channel, this.connection);
   }
 
-  /** Starts receiving the recipient's changes here; resolves once the broker has the binding. */
-  async bind(recipient: Recipient): Promise<void> {
-    const key = routingKey(recipient);
+  /** Starts receiving what is routed by `key`; resolves once the broker has the binding. */
+  async bind(key: string): Promise<void> {
     this.wanted.add(key);
     // While disconnected, setup() binds everything wanted on the next connect.
     if (this.queue) await this.channel?.bindQueue(this.queue, this.exchange, key);
   }
 
-  async unbind(recipient: Recipient): Promise<void> {
-    const key = routingKey(recipient);
+  async unbind(key: string): Promise<void> {
     this.wanted.delete(key);
     if (this.queue) await this.channel?.unbindQueue(this.queue, this.exchange, key);
   }
 
-  publish(recipient: Recipient, event: InboxEvent): void {
+  /** Sends one message to every instance bound to any of `keys`. */
+  publish(keys: string[], message: BusMessage): void {
     const channel = this.channel;
-    if (!channel || channel.queueLength() >= MAX_BUFFERED) return;
+    if (keys.length === 0 || !channel || channel.queueLength() >= MAX_BUFFERED) return;
+    const [first, ...rest] = keys;
     channel
-      .publish(this.exchange, routingKey(recipient), Buffer.from(JSON.stringify(event)), {
+      .publish(this.exchange, first, Buffer.from(JSON.stringify(message)), {
         contentType: 'application/json',
         headers: { [INSTANCE_HEADER]: this.instanceId },
+        ...(rest.length > 0 && { CC: rest }),
       })
-      .catch((error: unknown) => this.logger.debug(`Change not forwarded: ${String(error)}`));
+      .catch((error: unknown) => this.logger.debug(`Not forwarded: ${String(error)}`));
   }
 
   private async setup(channel: Channel): Promise<void> {
@@ -91,7 +108,7 @@ export class RealtimeBus implements OnModuleInit, OnApplicationShutdown {
     const headers = message.properties.headers;
     if (headers?.[INSTANCE_HEADER] === this.instanceId) return; // delivered here already
     try {
-      this.remote.next(JSON.parse(message.content.toString()) as InboxEvent);
+      this.remote.next(JSON.parse(message.content.toString()) as BusMessage);
     } catch (error) {
       this.logger.warn(`Unreadable realtime message: ${String(error)}`);
     }

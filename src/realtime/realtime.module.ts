@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { RealtimeBus } from './realtime-bus';
+import { RealtimeRouter } from './realtime-router';
 import { StreamController } from './stream.controller';
 import { StreamRegistry } from './stream-registry';
 import { StreamsService } from './streams.service';
@@ -8,6 +9,7 @@ import { StreamsService } from './streams.service';
 @Module({
   imports: [NotificationsModule],
   controllers: [StreamController],
-  providers: [StreamRegistry, StreamsService, RealtimeBus],
+  providers: [StreamRegistry, StreamsService, RealtimeRouter, RealtimeBus],
+  exports: [RealtimeRouter, StreamRegistry],
 })
 export class RealtimeModule {}

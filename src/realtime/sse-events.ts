@@ -15,6 +15,8 @@ export interface SseEventMap {
   'unread-count': { count: number };
   /** The gap since Last-Event-ID is longer than replay covers: reload the list over REST. */
   resync: { reason: string };
+  /** A live event: never stored, never replayed; `topic` when it came through one. */
+  live: { type: string; data: Record<string, unknown>; topic?: string };
   'auth-expired': Record<string, never>;
 }
 

@@ -3,37 +3,60 @@ import { Recipient, recipientKey } from '../notifications/notification';
 
 export type StreamListener<T> = (event: T) => void;
 
+interface Entry<T> {
+  recipient: Recipient;
+  listeners: Set<StreamListener<T>>;
+}
+
 /** Who is connected here: recipient → that recipient's open streams (every tab). */
 @Injectable()
 export class StreamRegistry<T = unknown> {
-  private readonly streams = new Map<string, Set<StreamListener<T>>>();
+  private readonly streams = new Map<string, Entry<T>>();
 
   /** Adds a stream; answers the function that removes it. */
   add(recipient: Recipient, listener: StreamListener<T>): () => void {
     const key = recipientKey(recipient);
-    let listeners = this.streams.get(key);
-    if (!listeners) this.streams.set(key, (listeners = new Set()));
-    listeners.add(listener);
+    let entry = this.streams.get(key);
+    if (!entry) {
+      entry = {
+        recipient: { userId: recipient.userId, tenantId: recipient.tenantId },
+        listeners: new Set(),
+      };
+      this.streams.set(key, entry);
+    }
+    const mine = entry;
+    mine.listeners.add(listener);
     return () => {
-      listeners.delete(listener);
-      if (listeners.size === 0 && this.streams.get(key) === listeners) this.streams.delete(key);
+      mine.listeners.delete(listener);
+      if (mine.listeners.size === 0 && this.streams.get(key) === mine) this.streams.delete(key);
     };
   }
 
   /** Delivers to the recipient's streams only: the cost does not grow with other users. */
   deliver(recipient: Recipient, event: T): void {
-    const listeners = this.streams.get(recipientKey(recipient));
-    if (!listeners) return;
-    for (const listener of [...listeners]) listener(event);
+    const entry = this.streams.get(recipientKey(recipient));
+    if (!entry) return;
+    for (const listener of [...entry.listeners]) listener(event);
   }
 
   isConnected(recipient: Recipient): boolean {
     return this.streams.has(recipientKey(recipient));
   }
 
+  /** Every recipient of the tenant with a stream here (for a broadcast). */
+  *recipientsOf(tenantId: string | null): Iterable<Recipient> {
+    for (const { recipient } of this.streams.values()) {
+      if (recipient.tenantId === tenantId) yield recipient;
+    }
+  }
+
   get connections(): number {
     let total = 0;
-    for (const listeners of this.streams.values()) total += listeners.size;
+    for (const { listeners } of this.streams.values()) total += listeners.size;
     return total;
+  }
+
+  get recipients(): number {
+    return this.streams.size;
   }
 }

@@ -1,6 +1,6 @@
 import { validateInput } from '../../src/common/validation';
 import { CreateNotificationCommand } from '../../src/notifications/create-notification.command';
-import { NotificationsService } from '../../src/notifications/notifications.service';
+import { IntakeService } from '../../src/notifications/intake.service';
 import type { RunningHerald } from './herald';
 
 let sequence = 0;
@@ -24,6 +24,6 @@ export async function storeNotifications(
       recipients: { userIds },
     });
   });
-  const results = await herald.app.get(NotificationsService).create(commands);
+  const results = await herald.app.get(IntakeService).create(commands);
   return results.flatMap((result) => result.ids);
 }

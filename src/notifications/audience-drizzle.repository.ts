@@ -1,0 +1,125 @@
+import { Injectable } from '@nestjs/common';
+import { and, asc, eq, gt, inArray, min, sql } from 'drizzle-orm';
+import { Database } from '../database/database';
+import { knownUsers, topicSubscriptions as subscriptions } from '../database/schema';
+import { Audience, AudienceMember, AudienceRepository } from './audience.repository';
+import type { Recipient } from './notification';
+
+@Injectable()
+export class AudienceDrizzleRepository extends AudienceRepository {
+  constructor(private readonly database: Database) {
+    super();
+  }
+
+  async subscribe(recipient: Recipient, topic: string): Promise<boolean> {
+    const rows = await this.database.run((db) =>
+      db
+        .insert(subscriptions)
+        .values({ tenantId: recipient.tenantId ?? '', userId: recipient.userId, topic })
+        .onConflictDoNothing()
+        .returning({ topic: subscriptions.topic }),
+    );
+    return rows.length > 0;
+  }
+
+  async unsubscribe(recipient: Recipient, topic: string): Promise<boolean> {
+    const rows = await this.database.run((db) =>
+      db
+        .delete(subscriptions)
+        .where(
+          and(
+            eq(subscriptions.tenantId, recipient.tenantId ?? ''),
+            eq(subscriptions.userId, recipient.userId),
+            eq(subscriptions.topic, topic),
+          ),
+        )
+        .returning({ topic: subscriptions.topic }),
+    );
+    return rows.length > 0;
+  }
+
+  async topicsOf(recipient: Recipient): Promise<string[]> {
+    const rows = await this.database.run((db) =>
+      db
+        .select({ topic: subscriptions.topic })
+        .from(subscriptions)
+        .where(
+          and(
+            eq(subscriptions.tenantId, recipient.tenantId ?? ''),
+            eq(subscriptions.userId, recipient.userId),
+          ),
+        )
+        .orderBy(asc(subscriptions.topic)),
+    );
+    return rows.map((row) => row.topic);
+  }
+
+  async subscribers(
+    tenantId: string | null,
+    topic: string,
+    afterUserId: string | undefined,
+    limit: number,
+  ): Promise<string[]> {
+    const members = await this.page(
+      { tenantId, topics: [topic], broadcast: false },
+      afterUserId,
+      limit,
+    );
+    return members.map((member) => member.userId);
+  }
+
+  async page(
+    audience: Audience,
+    afterUserId: string | undefined,
+    limit: number,
+  ): Promise<AudienceMember[]> {
+    const tenantId = audience.tenantId ?? '';
+    if (audience.broadcast) {
+      const rows = await this.database.run((db) =>
+        db
+          .select({ userId: knownUsers.userId })
+          .from(knownUsers)
+          .where(
+            and(
+              eq(knownUsers.tenantId, tenantId),
+              afterUserId === undefined ? undefined : gt(knownUsers.userId, afterUserId),
+            ),
+          )
+          .orderBy(asc(knownUsers.userId))
+          .limit(limit),
+      );
+      return rows.map((row) => ({ userId: row.userId, topic: null }));
+    }
+    if (audience.topics.length === 0) return [];
+    // A user in several of the topics gets one notification, tagged with the first topic by name.
+    const rows = await this.database.run((db) =>
+      db
+        .select({ userId: subscriptions.userId, topic: min(subscriptions.topic) })
+        .from(subscriptions)
+        .where(
+          and(
+            eq(subscriptions.tenantId, tenantId),
+            inArray(subscriptions.topic, audience.topics),
+            afterUserId === undefined ? undefined : gt(subscriptions.userId, afterUserId),
+          ),
+        )
+        .groupBy(subscriptions.userId)
+        .orderBy(asc(subscriptions.userId))
+        .limit(limit),
+    );
+    return rows.map((row) => ({ userId: row.userId, topic: row.topic }));
+  }
+
+  async remember(recipients: Recipient[]): Promise<void> {
+    if (recipients.length === 0) return;
+    const tenants = sql.param(recipients.map((recipient) => recipient.tenantId ?? ''));
+    const users = sql.param(recipients.map((recipient) => recipient.userId));
+    await this.database.run((db) =>
+      db.execute(
+        sql`INSERT INTO known_users (tenant_id, user_id)
+          SELECT * FROM unnest(${tenants}::text[], ${users}::text[])
+          ON CONFLICT DO NOTHING`,
+      ),
+    );
+  }
+}

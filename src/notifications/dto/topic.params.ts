@@ -1,0 +1,8 @@
+import { IsString, Matches } from 'class-validator';
+import { NAME, NAME_RULE } from '../addressed-message';
+
+export class TopicParams {
+  @Matches(NAME, { message: `topic must be ${NAME_RULE}` })
+  @IsString()
+  topic: string;
+}

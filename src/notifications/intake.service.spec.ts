@@ -1,0 +1,265 @@
+import { InvalidInputError } from '../common/domain-error';
+import { validateInput } from '../common/validation';
+import { Audience, AudienceMember, AudienceRepository } from './audience.repository';
+import { CreateNotificationCommand } from './create-notification.command';
+import { InboxEvents } from './inbox-events';
+import { FAN_OUT_PAGE, IntakeService } from './intake.service';
+import { Notification, NotificationDraft, recipientKey } from './notification';
+import { NotificationsRepository, StoredDraft } from './notifications.repository';
+import { PreferencesRepository } from './preferences.repository';
+import { ScheduledNotification, ScheduledRepository } from './scheduled.repository';
+
+/** Stores drafts in memory, keeping the first of each (recipient, key), like the real one. */
+class MemoryRepository implements Pick<NotificationsRepository, 'insertMany'> {
+  readonly rows = new Map<string, Notification>();
+  /** Drafts per insertMany call: one call is one transaction. */
+  readonly transactions: number[] = [];
+
+  insertMany(drafts: NotificationDraft[]): Promise<StoredDraft[]> {
+    this.transactions.push(drafts.length);
+    return Promise.resolve(
+      drafts.map((draft) => {
+        const key = `${draft.recipient.tenantId}/${draft.recipient.userId}/${draft.idempotencyKey}`;
+        const existing = this.rows.get(key);
+        if (existing) return { notification: existing, created: false };
+        const notification: Notification = {
+          ...draft,
+          ...draft.recipient,
+          id: String(this.rows.size + 1),
+          createdAt: new Date(),
+          readAt: null,
+          archivedAt: null,
+        };
+        this.rows.set(key, notification);
+        return { notification, created: true };
+      }),
+    );
+  }
+}
+
+/** Muted types by recipientKey, as the real repository answers them. */
+class MemoryPreferences implements Pick<PreferencesRepository, 'mutedTypesOf'> {
+  readonly muted = new Map<string, string[]>();
+
+  mutedTypesOf(): Promise<Map<string, string[]>> {
+    return Promise.resolve(this.muted);
+  }
+}
+
+/** Subscriptions (tenant '' here) and known users, paged by user id like the real one. */
+class MemoryAudience implements Pick<AudienceRepository, 'page'> {
+  readonly subscribers = new Map<string, string[]>();
+  readonly known: string[] = [];
+
+  page(audience: Audience, after: string | undefined, limit: number): Promise<AudienceMember[]> {
+    const members = new Map<string, string | null>();
+    if (audience.broadcast) for (const userId of this.known) members.set(userId, null);
+    for (const topic of [...audience.topics].sort()) {
+      for (const userId of this.subscribers.get(topic) ?? []) {
+        if (!members.has(userId)) members.set(userId, topic);
+      }
+    }
+    const page = [...members]
+      .map(([userId, topic]) => ({ userId, topic }))
+      .filter((member) => after === undefined || member.userId > after)
+      .sort((a, b) => (a.userId < b.userId ? -1 : 1))
+      .slice(0, limit);
+    return Promise.resolve(page);
+  }
+}
+
+class MemoryScheduled implements Pick<ScheduledRepository, 'schedule'> {
+  readonly entries: Omit<ScheduledNotification, 'createdAt'>[] = [];
+
+  schedule(entries: Omit<ScheduledNotification, 'createdAt'>[]): Promise<void> {
+    this.entries.push(...entries);
+    return Promise.resolve();
+  }
+}
+
+const command = (input: object) =>
+  validateInput(CreateNotificationCommand, { type: 't', title: 'T', ...input });
+
+describe('IntakeService', () => {
+  let repository: MemoryRepository;
+  let preferences: MemoryPreferences;
+  let audience: MemoryAudience;
+  let scheduled: MemoryScheduled;
+  let stored: Notification[];
+  let service: IntakeService;
+
+  beforeEach(() => {
+    repository = new MemoryRepository();
+    preferences = new MemoryPreferences();
+    audience = new MemoryAudience();
+    scheduled = new MemoryScheduled();
+    stored = [];
+    const events = new InboxEvents();
+    events.events$.subscribe((event) => {
+      if (event.kind === 'created') stored.push(event.notification);
+    });
+    service = new IntakeService(
+      repository as unknown as NotificationsRepository,
+      preferences as unknown as PreferencesRepository,
+      audience as unknown as AudienceRepository,
+      scheduled as unknown as ScheduledRepository,
+      events,
+    );
+  });
+
+  it('stores one row per recipient and answers per command', async () => {
+    const [first, second] = await service.create([
+      command({ id: 'k1', recipients: { userIds: ['a', 'b'] }, tenantId: 'acme' }),
+      command({ id: 'k2', recipients: { userIds: ['a'] }, priority: 'critical' }),
+    ]);
+    expect(first).toEqual({ ids: ['1', '2'], created: 2 });
+    expect(second).toEqual({ ids: ['3'], created: 1 });
+    expect(stored.map((n) => [n.userId, n.tenantId, n.priority])).toEqual([
+      ['a', 'acme', 'normal'],
+      ['b', 'acme', 'normal'],
+      ['a', null, 'critical'],
+    ]);
+    expect(repository.transactions).toEqual([3]);
+  });
+
+  it('answers the existing ids for a repeated key and creates nothing', async () => {
+    const [first] = await service.create([command({ id: 'k', recipients: { userIds: ['a'] } })]);
+    const [again] = await service.create([command({ id: 'k', recipients: { userIds: ['a'] } })]);
+    expect(again).toEqual({ ids: first.ids, created: 0 });
+    expect(stored).toHaveLength(1);
+  });
+
+  it('gives commands without an id keys of their own', async () => {
+    const results = await service.create([
+      command({ recipients: { userIds: ['a'] } }),
+      command({ recipients: { userIds: ['a'] } }),
+    ]);
+    expect(results.map((result) => result.created)).toEqual([1, 1]);
+  });
+
+  it('stores nothing for a recipient who muted the type, unless it is critical', async () => {
+    preferences.muted.set(recipientKey({ userId: 'quiet', tenantId: null }), ['promo.*']);
+    const [promo, critical, other] = await service.create([
+      command({ type: 'promo.weekly', recipients: { userIds: ['quiet', 'loud'] } }),
+      command({ type: 'promo.weekly', priority: 'critical', recipients: { userIds: ['quiet'] } }),
+      command({ type: 'order.shipped', recipients: { userIds: ['quiet'] } }),
+    ]);
+    expect(promo.ids).toHaveLength(1);
+    expect([critical.created, other.created]).toEqual([1, 1]);
+    expect(stored.map((n) => `${n.userId} ${n.type}`)).toEqual([
+      'loud promo.weekly',
+      'quiet promo.weekly',
+      'quiet order.shipped',
+    ]);
+  });
+
+  it('does not store what expired before it arrived', async () => {
+    const [expired, current] = await service.create([
+      command({ recipients: { userIds: ['a'] }, expiresAt: '2020-01-01T00:00:00Z' }),
+      command({ recipients: { userIds: ['a'] }, expiresAt: '2999-01-01T00:00:00Z' }),
+    ]);
+    expect(expired).toEqual({ ids: [], created: 0 });
+    expect(current.created).toBe(1);
+  });
+
+  it('fans a topic out to its subscribers in transactions of FAN_OUT_PAGE recipients', async () => {
+    const many = Array.from({ length: 2 * FAN_OUT_PAGE + 1 }, (_, i) => `u${1e6 + i}`);
+    audience.subscribers.set('orders', many);
+    const [result] = await service.create([
+      command({ id: 'k', recipients: { topics: ['orders'] } }),
+    ]);
+    expect(result.created).toBe(many.length);
+    expect(repository.transactions).toEqual([0, FAN_OUT_PAGE, FAN_OUT_PAGE, 1]);
+    expect(new Set(stored.map((n) => n.topic))).toEqual(new Set(['orders']));
+  });
+
+  it('stores once for a user named and subscribed, and tags the topic', async () => {
+    audience.subscribers.set('orders', ['a', 'b']);
+    audience.subscribers.set('news', ['b', 'c']);
+    const [result] = await service.create([
+      command({ id: 'k', recipients: { userIds: ['a'], topics: ['orders', 'news'] } }),
+    ]);
+    expect(result.created).toBe(3);
+    expect(stored.map((n) => [n.userId, n.topic])).toEqual([
+      ['a', null],
+      ['b', 'news'],
+      ['c', 'news'],
+    ]);
+  });
+
+  it('completes a fan-out on redelivery without storing anything twice', async () => {
+    audience.subscribers.set('orders', ['a', 'b']);
+    await service.create([command({ id: 'k', recipients: { topics: ['orders'] } })]);
+    audience.subscribers.set('orders', ['a', 'b', 'c']);
+    const [again] = await service.create([
+      command({ id: 'k', recipients: { topics: ['orders'] } }),
+    ]);
+    expect(again).toEqual({ ids: ['1', '2', '3'], created: 1 });
+  });
+
+  it('broadcasts to every known user', async () => {
+    audience.known.push('a', 'b');
+    const [result] = await service.create([command({ recipients: { broadcast: true } })]);
+    expect(result.created).toBe(2);
+    expect(stored.map((n) => [n.userId, n.topic])).toEqual([
+      ['a', null],
+      ['b', null],
+    ]);
+  });
+
+  it('holds a notification due later, under its id, and stores nothing yet', async () => {
+    const now = new Date('2026-01-01T00:00:00Z');
+    const [later, due] = await service.create(
+      [
+        command({ id: 'k', recipients: { userIds: ['a'] }, deliverAt: '2026-01-01T00:00:05Z' }),
+        command({ recipients: { userIds: ['a'] }, deliverAt: '2026-01-01T00:00:00Z' }),
+      ],
+      now,
+    );
+    expect(later).toEqual({
+      ids: [],
+      created: 0,
+      scheduled: { id: 'k', deliverAt: new Date('2026-01-01T00:00:05Z') },
+    });
+    expect(due.created).toBe(1);
+    expect(scheduled.entries).toEqual([
+      expect.objectContaining({ id: 'k', tenantId: null, deliverAt: later.scheduled!.deliverAt }),
+    ]);
+    expect(scheduled.entries[0].command).toMatchObject({ id: 'k', recipients: { userIds: ['a'] } });
+  });
+});
+
+describe('CreateNotificationCommand', () => {
+  it.each([
+    [{}, 'recipients should not be null or undefined'],
+    [{ recipients: {} }, 'recipients needs userIds, topics or broadcast: true'],
+    [{ recipients: { userIds: [] } }, 'recipients needs userIds, topics or broadcast: true'],
+    [{ recipients: { broadcast: false } }, 'recipients needs userIds, topics or broadcast: true'],
+    [{ recipients: { topics: ['a b'] } }, 'topics must hold topic names'],
+    [{ recipients: { broadcast: 'yes' } }, 'recipients.broadcast must be a boolean'],
+    [{ recipients: { userIds: ['a'] }, deliverAt: 'later' }, 'deliverAt must be a valid ISO 8601'],
+    [{ recipients: { userIds: ['a\r\nevent: x'] } }, 'userIds must not contain control characters'],
+    [{ recipients: { userIds: ['a'] }, type: 'a b' }, 'type must be 1-100 of [A-Za-z0-9_.:-]'],
+    [{ recipients: { userIds: ['a'] }, title: '  ' }, 'title must not be blank'],
+    [{ recipients: { userIds: ['a'] }, priority: 'urgent' }, 'priority must be one of'],
+    [{ recipients: { userIds: ['a'] }, expiresAt: 'soon' }, 'expiresAt must be a valid ISO 8601'],
+    [{ recipients: { userIds: ['a'] }, data: [1] }, 'data must be an object'],
+    [{ recipients: { userIds: ['a'] }, extra: 1 }, 'property extra should not exist'],
+  ])('refuses %j, naming the field', (input, message) => {
+    expect(() => command(input)).toThrow(InvalidInputError);
+    expect(() => command(input)).toThrow(message);
+  });
+
+  it.each([{ topics: ['orders'] }, { userIds: [], broadcast: true }, { userIds: ['a'] }])(
+    'accepts recipients %j',
+    (recipients) => {
+      expect(command({ recipients }).recipients).toEqual(recipients);
+    },
+  );
+
+  it('refuses input that is not an object', () => {
+    expect(() => validateInput(CreateNotificationCommand, [1])).toThrow(
+      'the body must be a JSON object',
+    );
+  });
+});

@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { instanceToPlain } from 'class-transformer';
+import { AudienceRepository } from './audience.repository';
+import { fansOut } from './addressed-message';
+import { CreateNotificationCommand } from './create-notification.command';
+import { InboxEvents } from './inbox-events';
+import { isMuted } from './muting';
+import { NotificationDraft, recipientKey } from './notification';
+import { NotificationsRepository } from './notifications.repository';
+import { PreferencesRepository } from './preferences.repository';
+import { ScheduledRepository } from './scheduled.repository';
+
+/**
+ * Recipients per transaction when a topic or a broadcast fans out: each transaction locks its
+ * recipients (see NotificationsRepository.insertMany), and PostgreSQL's lock table is shared and
+ * bounded (max_locks_per_transaction × max_connections, 6,400 by default).
+ */
+export const FAN_OUT_PAGE = 1000;
+
+export interface CreateResult {
+  /** One id per recipient, whether stored now or earlier under the same idempotency key. */
+  ids: string[];
+  /** How many of them this call stored (duplicates are not counted). */
+  created: number;
+  /** Set when the notification is held until `deliverAt`: nothing is stored yet. */
+  scheduled?: { id: string; deliverAt: Date };
+}
+
+/**
+ * Turns validated commands into stored notifications: drops what expired on arrival and what a
+ * recipient muted (`critical` always goes through), holds what is scheduled for later, expands
+ * topics and broadcasts page by page, and tells InboxEvents about each notification it stored.
+ */
+@Injectable()
+export class IntakeService {
+  constructor(
+    private readonly repository: NotificationsRepository,
+    private readonly preferences: PreferencesRepository,
+    private readonly audience: AudienceRepository,
+    private readonly scheduled: ScheduledRepository,
+    private readonly events: InboxEvents,
+  ) {}
+
+  /**
+   * Stores the named recipients of every command in one transaction, then fans each topic or
+   * broadcast out in transactions of FAN_OUT_PAGE recipients. A command without `id` gets a random
+   * idempotency key: it cannot be deduplicated, as the producer gave no key. Storing the same
+   * commands again stores nothing new (a redelivery after a crash mid-fan-out completes it).
+   */
+  async create(commands: CreateNotificationCommand[], now = new Date()): Promise<CreateResult[]> {
+    const keyed = commands.map((command) => ({ ...command, id: command.id ?? randomUUID() }));
+    const later = keyed.filter((command) => this.isLater(command, now));
+    await this.scheduled.schedule(
+      later.map((command) => ({
+        tenantId: command.tenantId || null,
+        id: command.id,
+        command: instanceToPlain(command),
+        deliverAt: new Date(command.deliverAt!),
+      })),
+    );
+
+    const current = keyed.map(
+      (command) => !this.isLater(command, now) && !this.expired(command, now),
+    );
+    const direct = await this.store(
+      keyed.map((command, index) =>
+        current[index]
+          ? (command.recipients.userIds ?? []).map((userId) => draftOf(command, userId, null))
+          : [],
+      ),
+    );
+    const results: CreateResult[] = [];
+    for (const [index, command] of keyed.entries()) {
+      const result = { ...direct[index] };
+      if (this.isLater(command, now)) {
+        result.scheduled = { id: command.id, deliverAt: new Date(command.deliverAt!) };
+      } else if (current[index] && fansOut(command.recipients)) {
+        const fanned = await this.fanOut(command);
+        result.ids = [...result.ids, ...fanned.ids];
+        result.created += fanned.created;
+      }
+      results.push(result);
+    }
+    return results;
+  }
+
+  private isLater(command: CreateNotificationCommand, now: Date): boolean {
+    return !!command.deliverAt && new Date(command.deliverAt) > now;
+  }
+
+  private expired(command: CreateNotificationCommand, now: Date): boolean {
+    return !!command.expiresAt && new Date(command.expiresAt) <= now;
+  }
+
+  /** Topic subscribers or every known user, a page (one transaction) at a time. */
+  private async fanOut(
+    command: CreateNotificationCommand & { id: string },
+  ): Promise<{ ids: string[]; created: number }> {
+    const { recipients } = command;
+    const named = new Set(recipients.userIds ?? []);
+    const audience = {
+      tenantId: command.tenantId || null,
+      topics: recipients.topics ?? [],
+      broadcast: recipients.broadcast === true,
+    };
+    const total = { ids: [] as string[], created: 0 };
+    for (let after: string | undefined; ;) {
+      const page = await this.audience.page(audience, after, FAN_OUT_PAGE);
+      const drafts = page
+        .filter((member) => !named.has(member.userId))
+        .map((member) => draftOf(command, member.userId, member.topic));
+      const [stored] = await this.store([drafts]);
+      total.ids.push(...stored.ids);
+      total.created += stored.created;
+      if (page.length < FAN_OUT_PAGE) return total;
+      after = page[page.length - 1].userId;
+    }
+  }
+
+  /** Stores drafts (grouped per command) in one transaction, leaving out muted recipients. */
+  private async store(perCommand: NotificationDraft[][]): Promise<CreateResult[]> {
+    const wanted = await this.withoutMuted(perCommand);
+    const stored = await this.repository.insertMany(wanted.flat());
+    for (const entry of stored) {
+      if (entry.created) this.events.emit({ kind: 'created', notification: entry.notification });
+    }
+    let next = 0;
+    return wanted.map((drafts) => {
+      const mine = stored.slice(next, (next += drafts.length));
+      return {
+        ids: mine.map((entry) => entry.notification.id),
+        created: mine.filter((entry) => entry.created).length,
+      };
+    });
+  }
+
+  /** Drops drafts whose recipient muted their type; `critical` always goes through. */
+  private async withoutMuted(perCommand: NotificationDraft[][]): Promise<NotificationDraft[][]> {
+    const recipients = perCommand.flat().map((draft) => draft.recipient);
+    const muted = await this.preferences.mutedTypesOf(recipients);
+    if (muted.size === 0) return perCommand;
+    return perCommand.map((drafts) =>
+      drafts.filter(
+        (draft) =>
+          draft.priority === 'critical' ||
+          !isMuted(draft.type, muted.get(recipientKey(draft.recipient)) ?? []),
+      ),
+    );
+  }
+}
+
+function draftOf(
+  command: CreateNotificationCommand & { id: string },
+  userId: string,
+  topic: string | null,
+): NotificationDraft {
+  return {
+    recipient: { userId, tenantId: command.tenantId || null },
+    idempotencyKey: command.id,
+    type: command.type,
+    title: command.title,
+    body: command.body ?? null,
+    data: command.data ?? {},
+    priority: command.priority ?? 'normal',
+    topic,
+    expiresAt: command.expiresAt ? new Date(command.expiresAt) : null,
+  };
+}

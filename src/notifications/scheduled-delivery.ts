@@ -1,0 +1,91 @@
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { validateInput } from '../common/validation';
+import { CreateNotificationCommand } from './create-notification.command';
+import { NotificationBatcher } from './notification-batcher';
+import { ScheduledNotification, ScheduledRepository } from './scheduled.repository';
+
+/** How often each instance looks for due notifications: a scheduled one arrives up to this late. */
+const POLL_MS = 1000;
+/** Entries claimed per look. */
+const CLAIM_LIMIT = 200;
+/** How long a claim keeps other instances off; an instance that died is taken over after it. */
+const LEASE_MS = 60_000;
+
+/**
+ * Delivers scheduled notifications when they fall due, from any instance: each entry is claimed
+ * with a lease, stored through the batcher like any incoming notification (under its own id, so
+ * delivering it twice stores it once), then removed. Entries live in the database, so they survive
+ * restarts.
+ */
+@Injectable()
+export class ScheduledDelivery implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(ScheduledDelivery.name);
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private stopped = false;
+
+  constructor(
+    private readonly repository: ScheduledRepository,
+    private readonly batcher: NotificationBatcher,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.deliverDue(), POLL_MS);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  list(tenantId: string | null, limit: number): Promise<ScheduledNotification[]> {
+    return this.repository.list(tenantId, limit);
+  }
+
+  /** False when nothing is held under that id: unknown, delivered or cancelled already. */
+  cancel(tenantId: string | null, id: string): Promise<boolean> {
+    return this.repository.remove(tenantId, id);
+  }
+
+  /** One pass over what is due now (the timer runs one at a time). */
+  deliverDue(): Promise<void> {
+    this.running ??= this.deliverAll().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async deliverAll(): Promise<void> {
+    try {
+      for (;;) {
+        if (this.stopped) return;
+        const due = await this.repository.claimDue(CLAIM_LIMIT, LEASE_MS);
+        await Promise.all(due.map((entry) => this.deliver(entry)));
+        if (due.length < CLAIM_LIMIT) return;
+      }
+    } catch (error) {
+      this.logger.warn(`Scheduled delivery failed, will try again: ${String(error)}`);
+    }
+  }
+
+  private async deliver(entry: ScheduledNotification): Promise<void> {
+    try {
+      // Due now: stored at once, whatever the clocks of this process and the database say.
+      const command = validateInput(CreateNotificationCommand, {
+        ...entry.command,
+        deliverAt: undefined,
+      });
+      const { ids } = await this.batcher.store(command);
+      await this.repository.remove(entry.tenantId, entry.id);
+      this.logger.log(`Delivered scheduled notification ${entry.id} to ${ids.length} recipients`);
+    } catch (error) {
+      this.logger.warn(
+        `Scheduled notification ${entry.id} not delivered (retried in ${LEASE_MS / 1000} s): ${String(error)}`,
+      );
+    }
+  }
+}
