@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import { AudienceDrizzleRepository } from './audience-drizzle.repository';
 import { AudienceRepository } from './audience.repository';
 import { ExpiryPurge } from './expiry-purge';
 import { InboxEvents } from './inbox-events';
 import { IntakeService } from './intake.service';
-import { KnownUsersInterceptor } from './known-users.interceptor';
+import { KnownUsersGuard } from './known-users.guard';
 import { NotificationBatcher } from './notification-batcher';
 import { NotificationsController } from './notifications.controller';
 import { NotificationsDrizzleRepository } from './notifications-drizzle.repository';
@@ -30,7 +30,7 @@ import { TopicsService } from './topics.service';
     InboxEvents,
     ExpiryPurge,
     ScheduledDelivery,
-    { provide: APP_INTERCEPTOR, useClass: KnownUsersInterceptor },
+    { provide: APP_GUARD, useClass: KnownUsersGuard },
     { provide: NotificationsRepository, useClass: NotificationsDrizzleRepository },
     { provide: PreferencesRepository, useClass: PreferencesDrizzleRepository },
     { provide: AudienceRepository, useClass: AudienceDrizzleRepository },

@@ -103,6 +103,7 @@ export async function deleteTopology(amqp: RunningHerald['config']['amqp']): Pro
     const channel = await connection.createChannel();
     const topology = amqpTopology(amqp);
     await channel.deleteQueue(topology.ingestQueue);
+    await channel.deleteQueue(topology.liveQueue);
     await channel.deleteQueue(topology.deadLetterQueue);
     await channel.deleteExchange(topology.exchange);
     await channel.deleteExchange(topology.deadLetterExchange);

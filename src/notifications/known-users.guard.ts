@@ -1,5 +1,4 @@
-import { CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor } from '@nestjs/common';
-import { from, Observable, switchMap } from 'rxjs';
+import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import type { AuthenticatedRequest } from '../auth/current-user.decorator';
 import { AudienceRepository } from './audience.repository';
 import { recipientKey } from './notification';
@@ -9,23 +8,22 @@ const REMEMBERED_MAX = 100_000;
 
 /**
  * Records every authenticated caller as a known user, once per instance: known users are the
- * audience of a broadcast. A failure to record does not fail the request.
+ * audience of a broadcast. A guard that always lets the request through, because guards run
+ * before the handler and interceptors do not: an SSE route must fail (400) before its headers go
+ * out. Registered after AuthGuard (AuthModule is imported first), so the user is on the request.
+ * A failure to record does not fail the request.
  */
 @Injectable()
-export class KnownUsersInterceptor implements NestInterceptor {
-  private readonly logger = new Logger(KnownUsersInterceptor.name);
+export class KnownUsersGuard implements CanActivate {
+  private readonly logger = new Logger(KnownUsersGuard.name);
   private readonly remembered = new Set<string>();
 
   constructor(private readonly audience: AudienceRepository) {}
 
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (context.getType() !== 'http') return next.handle();
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http') return true;
     const user = context.switchToHttp().getRequest<AuthenticatedRequest>().user;
-    if (!user || this.remembered.has(recipientKey(user))) return next.handle();
-    return from(this.remember(user)).pipe(switchMap(() => next.handle()));
-  }
-
-  private async remember(user: NonNullable<AuthenticatedRequest['user']>): Promise<void> {
+    if (!user || this.remembered.has(recipientKey(user))) return true;
     try {
       await this.audience.remember([{ userId: user.userId, tenantId: user.tenantId }]);
       if (this.remembered.size >= REMEMBERED_MAX) this.remembered.clear();
@@ -33,5 +31,6 @@ export class KnownUsersInterceptor implements NestInterceptor {
     } catch (error) {
       this.logger.warn(`Could not record user as known: ${String(error)}`);
     }
+    return true;
   }
 }
