@@ -3,30 +3,34 @@
  *
  * It declares Herald's topology under a fresh AMQP_PREFIX, publishes N messages (with publisher
  * confirms) while no Herald runs, then starts the built Herald (`node dist/main.js`, production
- * mode) and times from its start-up log line until the reply to a last request-reply message
+ * mode) and times from when it consumes until the reply to a last request-reply message
  * arrives; then it checks that every row is in the database. PostgreSQL and PGlite by default.
  *
  *   npm run bench:ingest -- [--messages 50000] [--recipients 1] [--storage postgres,pglite]
  */
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { connect } from 'amqplib';
-import { Client } from 'pg';
 import { loadConfig } from '../src/config/herald-config';
 import { amqpTopology, assertTopology } from '../src/messaging/amqp-topology';
+import {
+  benchEnvironment,
+  DEFAULT_AMQP,
+  DEFAULT_DATABASE,
+  describeMachine,
+  requestReply,
+  startHeraldProcess,
+  withPostgres,
+} from './support/herald-process';
 
 const USAGE = `Usage: npm run bench:ingest -- [--messages N] [--recipients R] [--storage postgres,pglite]
 
   --messages N      messages to publish before Herald starts (default 50000)
   --recipients R    recipients per message (default 1)
   --storage LIST    postgres, pglite or both (default postgres,pglite)
-  --database URL    PostgreSQL for the postgres run (default postgres://postgres@127.0.0.1:5432/test)
-  --amqp URL        RabbitMQ (default amqp://guest:guest@127.0.0.1:5672)
+  --database URL    PostgreSQL for the postgres run (default ${DEFAULT_DATABASE})
+  --amqp URL        RabbitMQ (default ${DEFAULT_AMQP})
   --profile DIR     write Herald's CPU profile (.cpuprofile) into DIR
   -h, --help        this text`;
 
@@ -35,8 +39,8 @@ const { values: args } = parseArgs({
     messages: { type: 'string', default: '50000' },
     recipients: { type: 'string', default: '1' },
     storage: { type: 'string', default: 'postgres,pglite' },
-    database: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
-    amqp: { type: 'string', default: 'amqp://guest:guest@127.0.0.1:5672' },
+    database: { type: 'string', default: DEFAULT_DATABASE },
+    amqp: { type: 'string', default: DEFAULT_AMQP },
     profile: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -82,49 +86,17 @@ async function publishBacklog(env: Record<string, string>, messages: number, rec
   }
   await channel.waitForConfirms();
   process.stderr.write(`  backlog of ${messages} published in ${Date.now() - started} ms\n`);
-  return {
-    cleanup: async () => {
-      await channel.deleteQueue(topology.ingestQueue);
-      await channel.deleteQueue(topology.deadLetterQueue);
-      await channel.deleteExchange(topology.exchange);
-      await channel.deleteExchange(topology.deadLetterExchange);
-      await channel.deleteExchange(topology.realtimeExchange);
-      await connection.close();
-    },
-  };
-}
-
-/** Starts `node dist/main.js`; resolves when it logs that it listens. */
-function startHerald(env: Record<string, string>) {
-  const flags = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [];
-  const child = spawn(process.execPath, [...flags, 'dist/main.js'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const listening = new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Listening on')) resolve();
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`Herald exited (${code}):\n${output}`)));
-  });
-  return { child, listening };
+  await connection.close();
 }
 
 /** Rows in the store after Herald stopped (PGlite allows one process at a time). */
 async function countRows(storage: string, env: Record<string, string>): Promise<number> {
   const sql = `SELECT count(*)::int AS n FROM "${env.DATABASE_SCHEMA}".notifications`;
   if (storage === 'postgres') {
-    const client = new Client({ connectionString: args.database });
-    await client.connect();
-    try {
-      return (await client.query<{ n: number }>(sql)).rows[0].n;
-    } finally {
-      await client.end();
-    }
+    return withPostgres(
+      args.database,
+      async (client) => (await client.query<{ n: number }>(sql)).rows[0].n,
+    );
   }
   const pglite = await PGlite.create(join(env.DATA_DIR, 'pglite'));
   try {
@@ -134,76 +106,34 @@ async function countRows(storage: string, env: Record<string, string>): Promise<
   }
 }
 
-/**
- * Publishes one last message with reply_to and resolves with Herald's reply: it comes after that
- * message is committed, which is after (or, batches being concurrent, with) the backlog.
- */
-async function sentinel(env: Record<string, string>): Promise<void> {
-  const topology = amqpTopology(loadConfig(env).amqp);
-  const connection = await connect(args.amqp);
+async function run(storage: string, messages: number, recipients: number): Promise<Run> {
+  const { env, cleanup } = benchEnvironment(storage, { database: args.database, amqp: args.amqp });
+  process.stderr.write(`\n[${storage}] ${messages} messages × ${recipients} recipients\n`);
   try {
-    const channel = await connection.createChannel();
-    const reply = new Promise<void>((resolve) => {
-      void channel.consume('amq.rabbitmq.reply-to', () => resolve(), { noAck: true });
-    });
-    await channel.checkQueue('amq.rabbitmq.reply-to').catch(() => undefined);
-    const body = {
+    await publishBacklog(env, messages, recipients);
+    const flags = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [];
+    const herald = startHeraldProcess(env, flags);
+    await herald.ready;
+    const started = Date.now();
+    // The reply to a last message comes after it is committed, which is after (or, batches being
+    // concurrent, with) the backlog.
+    await requestReply(args.amqp, env, 'notification.bench', {
       id: 'sentinel',
       recipients: { userIds: ['sentinel'] },
       type: 'bench',
       title: 'last',
-    };
-    channel.publish(topology.exchange, 'notification.bench', Buffer.from(JSON.stringify(body)), {
-      contentType: 'application/json',
-      replyTo: 'amq.rabbitmq.reply-to',
-      correlationId: 'sentinel',
     });
-    await reply;
+    const seconds = (Date.now() - started) / 1000;
+    await herald.stop();
+    const rows = (await countRows(storage, env)) - 1;
+    const expected = messages * recipients;
+    if (rows !== expected) throw new Error(`expected ${expected} rows, found ${rows}`);
+    process.stderr.write(`  stored ${rows} rows in ${seconds.toFixed(2)} s\n`);
+    return { storage, messages, rows, seconds, rowsPerSecond: Math.round(rows / seconds) };
   } finally {
-    await connection.close();
+    await cleanup();
   }
 }
-
-async function run(storage: string, messages: number, recipients: number): Promise<Run> {
-  const id = randomBytes(4).toString('hex');
-  const dataDir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
-  const env: Record<string, string> = {
-    NODE_ENV: 'production',
-    AUTH_JWT_SECRET: randomBytes(32).toString('hex'),
-    PORT: '0',
-    LOG_LEVEL: 'info',
-    AMQP_URL: args.amqp,
-    AMQP_PREFIX: `bench-${id}.`,
-    DATABASE_SCHEMA: `herald_bench_${id}`,
-    DATA_DIR: dataDir,
-    ...(storage === 'postgres' && { DATABASE_URL: args.database }),
-  };
-  process.stderr.write(`\n[${storage}] ${messages} messages × ${recipients} recipients\n`);
-  const backlog = await publishBacklog(env, messages, recipients);
-  const herald = startHerald(env);
-  await herald.listening;
-  const started = Date.now();
-  await sentinel(env);
-  const seconds = (Date.now() - started) / 1000;
-  herald.child.kill('SIGTERM');
-  await new Promise((resolve) => herald.child.once('exit', resolve));
-  const rows = (await countRows(storage, env)) - 1;
-  await backlog.cleanup();
-  if (storage === 'postgres') await dropSchema(env.DATABASE_SCHEMA);
-  rmSync(dataDir, { recursive: true, force: true });
-  const expected = messages * recipients;
-  if (rows !== expected) throw new Error(`expected ${expected} rows, found ${rows}`);
-  process.stderr.write(`  stored ${rows} rows in ${seconds.toFixed(2)} s\n`);
-  return { storage, messages, rows, seconds, rowsPerSecond: Math.round(rows / seconds) };
-}
-
-async function dropSchema(schema: string): Promise<void> {
-  const client = new Client({ connectionString: args.database });
-  await client.connect();
-  await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  await client.end();
-}
-
 async function main(): Promise<void> {
   if (args.help) {
     process.stdout.write(`${USAGE}\n`);
@@ -214,9 +144,7 @@ async function main(): Promise<void> {
   const results: Run[] = [];
   for (const storage of args.storage.split(','))
     results.push(await run(storage, messages, recipients));
-  process.stdout.write(
-    `\nmachine: ${cpus().length} × ${cpus()[0]?.model}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}\n`,
-  );
+  process.stdout.write(`\nmachine: ${describeMachine()}\n`);
   console.table(results);
 }
 

@@ -17,6 +17,8 @@ import { ScheduledRepository } from './scheduled.repository';
  * bounded (max_locks_per_transaction × max_connections, 6,400 by default).
  */
 export const FAN_OUT_PAGE = 1000;
+/** Fan-out pages being stored at once, each in its own transaction. */
+const FAN_OUT_IN_FLIGHT = 2;
 
 export interface CreateResult {
   /** One id per recipient, whether stored now or earlier under the same idempotency key. */
@@ -93,7 +95,11 @@ export class IntakeService {
     return !!command.expiresAt && new Date(command.expiresAt) <= now;
   }
 
-  /** Topic subscribers or every known user, a page (one transaction) at a time. */
+  /**
+   * Topic subscribers or every known user, a page (one transaction) at a time; the next page is
+   * read and stored while the previous one commits (pages have distinct users: per-user order
+   * holds).
+   */
   private async fanOut(
     command: CreateNotificationCommand & { id: string },
   ): Promise<{ ids: string[]; created: number }> {
@@ -104,18 +110,26 @@ export class IntakeService {
       topics: recipients.topics ?? [],
       broadcast: recipients.broadcast === true,
     };
-    const total = { ids: [] as string[], created: 0 };
-    for (let after: string | undefined; ;) {
-      const page = await this.audience.page(audience, after, FAN_OUT_PAGE);
-      const drafts = page
-        .filter((member) => !named.has(member.userId))
-        .map((member) => draftOf(command, member.userId, member.topic));
-      const [stored] = await this.store([drafts]);
-      total.ids.push(...stored.ids);
-      total.created += stored.created;
-      if (page.length < FAN_OUT_PAGE) return total;
-      after = page[page.length - 1].userId;
+    const pages: Promise<CreateResult>[] = [];
+    try {
+      for (let after: string | undefined; ;) {
+        const page = await this.audience.page(audience, after, FAN_OUT_PAGE);
+        const drafts = page
+          .filter((member) => !named.has(member.userId))
+          .map((member) => draftOf(command, member.userId, member.topic));
+        pages.push(this.store([drafts]).then(([stored]) => stored));
+        if (pages.length >= FAN_OUT_IN_FLIGHT) await pages[pages.length - FAN_OUT_IN_FLIGHT];
+        if (page.length < FAN_OUT_PAGE) break;
+        after = page[page.length - 1].userId;
+      }
+    } finally {
+      await Promise.allSettled(pages); // none left running when the message is answered or retried
     }
+    const stored = await Promise.all(pages);
+    return {
+      ids: stored.flatMap((page) => page.ids),
+      created: stored.reduce((sum, page) => sum + page.created, 0),
+    };
   }
 
   /** Stores drafts (grouped per command) in one transaction, leaving out muted recipients. */

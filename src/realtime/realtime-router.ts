@@ -28,13 +28,17 @@ function recipientOf(event: InboxEvent): Recipient {
  * Decides which streams here get what. Inbox changes go to the recipient's streams here and, over
  * the RealtimeBus, to the instances holding their other streams; live events go to the named
  * users, the followers of the topics and (for a broadcast) everyone of the tenant connected
- * here, each recipient once. An unread count follows every burst of changes.
+ * here, each recipient once. An unread count follows every burst of changes: counted in the
+ * database for all recipients of the burst at once, and sent when it differs from the last one
+ * sent; a new notification's count goes out with it (the last count plus one), then is checked.
  */
 @Injectable()
 export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(RealtimeRouter.name);
   private readonly topics = new TopicIndex();
   private readonly countsDue = new Map<string, Recipient>();
+  /** The unread count last sent to every stream of a recipient here, when all got the same. */
+  private readonly countsSent = new Map<string, number>();
   private countTimer?: NodeJS.Timeout;
   private subscription?: Subscription;
 
@@ -83,8 +87,16 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  /** A new stream of the recipient sent `count` as its first unread count. */
+  opened(recipient: Recipient, count: number): void {
+    const key = recipientKey(recipient);
+    if (this.registry.streamsOf(recipient) === 1) this.countsSent.set(key, count);
+    else if (this.countsSent.get(key) !== count) this.countsSent.delete(key);
+  }
+
   /** After the recipient's last stream here closed. */
   detach(recipient: Recipient): void {
+    this.countsSent.delete(recipientKey(recipient));
     const keys = [
       userKey(recipient),
       ...this.topics.removeAll(recipient).map((topic) => topicKey(recipient.tenantId, topic)),
@@ -113,6 +125,14 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
       return;
     }
     this.registry.deliver(recipient, event);
+    const key = recipientKey(recipient);
+    const sent = this.countsSent.get(key);
+    if (event.kind === 'created' && sent !== undefined) {
+      // Sent in the same tick as the notification, so both leave in one write per stream; the
+      // recount below corrects it if anything else changed meanwhile.
+      this.countsSent.set(key, sent + 1);
+      this.registry.deliver(recipient, { kind: 'unread-count', count: sent + 1 });
+    }
     this.countSoon(recipient);
   }
 
@@ -162,7 +182,10 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
       try {
         const counts = await this.notifications.unreadCounts(batch);
         for (const recipient of batch) {
-          const count = counts.get(recipientKey(recipient)) ?? 0;
+          const key = recipientKey(recipient);
+          const count = counts.get(key) ?? 0;
+          if (this.countsSent.get(key) === count || !this.registry.isConnected(recipient)) continue;
+          this.countsSent.set(key, count);
           this.registry.deliver(recipient, { kind: 'unread-count', count });
         }
       } catch (error) {

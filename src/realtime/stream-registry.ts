@@ -39,6 +39,11 @@ export class StreamRegistry<T = unknown> {
     for (const listener of [...entry.listeners]) listener(event);
   }
 
+  /** The recipient's open streams here. */
+  streamsOf(recipient: Recipient): number {
+    return this.streams.get(recipientKey(recipient))?.listeners.size ?? 0;
+  }
+
   isConnected(recipient: Recipient): boolean {
     return this.streams.has(recipientKey(recipient));
   }

@@ -93,6 +93,7 @@ export class StreamsService implements BeforeApplicationShutdown {
         // Listen across instances before reading storage, as locally: no gap between the two.
         await this.router.attach(user, BIND_TIMEOUT_MS);
         const count = await this.notifications.unreadCount(user);
+        this.router.opened(user, count);
         const replay = lastEventId
           ? await this.notifications.listAfter(user, lastEventId, REPLAY_LIMIT + 1)
           : [];
