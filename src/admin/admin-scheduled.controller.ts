@@ -1,33 +1,28 @@
-import {
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  HttpStatus,
-  NotFoundException,
-  Param,
-  Query,
-} from '@nestjs/common';
+import { Delete, Get, HttpCode, HttpStatus, NotFoundException, Param, Query } from '@nestjs/common';
+import { ApiNoContentResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { CurrentUser } from '../auth/current-user.decorator';
-import { Roles } from '../auth/roles.decorator';
 import { ScheduledDelivery } from '../notifications/scheduled-delivery';
-import type { ScheduledNotification } from '../notifications/scheduled.repository';
+import { ApiErrors } from '../openapi/api-errors';
+import { AdminController } from './admin-controller.decorator';
 import { adminTenant } from './admin-scope';
+import { ScheduledListResponse } from './dto/admin.responses';
 import { PageQuery, TenantQuery } from './dto/admin.dto';
 
 /** Notifications held until their `deliverAt`: list them, cancel one by its id. */
-@Controller('admin/scheduled')
-@Roles('admin')
+@AdminController('admin/scheduled')
+@ApiErrors(400)
 export class AdminScheduledController {
   constructor(private readonly scheduled: ScheduledDelivery) {}
 
   /** Soonest first. */
   @Get()
+  @ApiOperation({ summary: 'Notifications held until their deliverAt' })
+  @ApiOkResponse({ type: ScheduledListResponse })
   async list(
     @CurrentUser() admin: AuthenticatedUser,
     @Query() query: PageQuery,
-  ): Promise<{ items: ScheduledNotification[] }> {
+  ): Promise<ScheduledListResponse> {
     const tenantId = adminTenant(admin, query.tenantId);
     return { items: await this.scheduled.list(tenantId, query.limit) };
   }
@@ -35,6 +30,9 @@ export class AdminScheduledController {
   /** 404 when nothing is held under the id: unknown, delivered already, or cancelled. */
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ summary: 'Cancel a scheduled notification by its id' })
+  @ApiNoContentResponse()
+  @ApiErrors(404)
   async cancel(
     @CurrentUser() admin: AuthenticatedUser,
     @Param('id') id: string,

@@ -18,3 +18,13 @@ export function adminTenant(
   }
   return admin.tenantId;
 }
+
+/**
+ * Dead letters hold messages of every tenant: only a platform admin (no `tenant` claim) may see
+ * or move them.
+ */
+export function requirePlatformAdmin(admin: AuthenticatedUser): void {
+  if (admin.tenantId !== null) {
+    throw new ForbiddenError('dead letters are for platform admins (a token without a tenant)');
+  }
+}

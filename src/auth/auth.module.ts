@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthGuard } from './auth.guard';
 import { JwtVerifier } from './jwt-verifier.service';
+import { IpRateLimitGuard, RateLimits, UserRateLimitGuard } from './rate-limit.guards';
 import { RolesGuard } from './roles.guard';
 import { TicketsController } from './tickets.controller';
 import { TicketsDrizzleRepository } from './tickets-drizzle.repository';
@@ -9,15 +10,21 @@ import { TicketsRepository } from './tickets.repository';
 import { TicketsService } from './tickets.service';
 import { TokenSigner } from './token-signer.service';
 
-/** Global guards run in the order registered: who you are (AuthGuard), then what you may do. */
+/**
+ * Global guards run in the order registered: how often this address calls, who you are
+ * (AuthGuard), how often you call, then what you may do.
+ */
 @Module({
+  imports: [RateLimits],
   controllers: [TicketsController],
   providers: [
     JwtVerifier,
     TokenSigner,
     TicketsService,
     { provide: TicketsRepository, useClass: TicketsDrizzleRepository },
+    { provide: APP_GUARD, useClass: IpRateLimitGuard },
     { provide: APP_GUARD, useClass: AuthGuard },
+    { provide: APP_GUARD, useClass: UserRateLimitGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
   ],
   exports: [JwtVerifier, TokenSigner],

@@ -111,6 +111,40 @@ export class Environment {
   @IsInt()
   SSE_HEARTBEAT_MS = 15000;
 
+  @Type(() => Number)
+  @Min(1)
+  @Max(1000)
+  @IsInt()
+  SSE_MAX_STREAMS_PER_USER = 10;
+
+  @Type(() => Number)
+  @Min(1)
+  @Max(1_000_000)
+  @IsInt()
+  RATE_LIMIT_PER_USER = 600;
+
+  @Type(() => Number)
+  @Min(1)
+  @Max(1_000_000)
+  @IsInt()
+  RATE_LIMIT_PER_IP = 1200;
+
+  @Type(() => Number)
+  @Min(1024)
+  @Max(16 * 1024 * 1024)
+  @IsInt()
+  HTTP_MAX_BODY_BYTES = 256 * 1024;
+
+  @IsOptional()
+  @Matches(/^\s*(\*|https?:\/\/[^,\s]+(\s*,\s*https?:\/\/[^,\s]+)*)\s*$/, {
+    message: 'CORS_ORIGINS must be * or comma-separated http(s):// origins',
+  })
+  CORS_ORIGINS?: string;
+
+  @IsOptional()
+  @IsString()
+  TRUST_PROXY?: string;
+
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: LogLevel = 'info';
 }

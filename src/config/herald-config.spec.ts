@@ -23,7 +23,13 @@ describe('loadConfig', () => {
         secret: DEVELOPMENT_JWT_SECRET,
         usingDevelopmentSecret: true,
       }),
-      sse: { heartbeatMs: 15000 },
+      sse: { heartbeatMs: 15000, maxStreamsPerUser: 10 },
+      http: {
+        rateLimit: { perUser: 600, perIp: 1200 },
+        maxBodyBytes: 262144,
+        corsOrigins: [],
+        trustProxy: undefined,
+      },
     });
   });
 
@@ -46,6 +52,12 @@ describe('loadConfig', () => {
       AUTH_JWT_ISSUER: 'https://id.example',
       AUTH_JWT_AUDIENCE: 'herald',
       SSE_HEARTBEAT_MS: '5000',
+      SSE_MAX_STREAMS_PER_USER: '3',
+      RATE_LIMIT_PER_USER: '60',
+      RATE_LIMIT_PER_IP: '100',
+      HTTP_MAX_BODY_BYTES: '4096',
+      CORS_ORIGINS: 'https://app.example, http://localhost:5173',
+      TRUST_PROXY: 'loopback',
       LOG_LEVEL: 'debug',
     });
     expect(config).toMatchObject({
@@ -69,7 +81,13 @@ describe('loadConfig', () => {
         audience: 'herald',
         usingDevelopmentSecret: false,
       },
-      sse: { heartbeatMs: 5000 },
+      sse: { heartbeatMs: 5000, maxStreamsPerUser: 3 },
+      http: {
+        rateLimit: { perUser: 60, perIp: 100 },
+        maxBodyBytes: 4096,
+        corsOrigins: ['https://app.example', 'http://localhost:5173'],
+        trustProxy: 'loopback',
+      },
     });
   });
 
@@ -92,6 +110,8 @@ describe('loadConfig', () => {
     [{ AMQP_PREFETCH: '0' }, 'AMQP_PREFETCH must not be less than 1'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of the following values'],
     [{ AUTH_JWT_SECRET: 'short' }, 'AUTH_JWT_SECRET must be at least 32 characters'],
+    [{ CORS_ORIGINS: 'example.com' }, 'CORS_ORIGINS must be * or comma-separated http(s)://'],
+    [{ RATE_LIMIT_PER_USER: '0' }, 'RATE_LIMIT_PER_USER must not be less than 1'],
     [{ NODE_ENV: 'production' }, 'NODE_ENV=production needs AUTH_JWT_SECRET'],
     [
       { AUTH_JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----x', AUTH_JWKS_URL: 'https://id/jwks' },

@@ -38,7 +38,20 @@ export abstract class HeraldConfig {
   /** `url` set = PostgreSQL; unset = embedded PGlite in `dataDir`. Tables live in `schema`. */
   database: { url?: string; schema: string; dataDir: string };
   auth: AuthConfig;
-  sse: { heartbeatMs: number };
+  sse: {
+    heartbeatMs: number;
+    /** Concurrent streams one user may hold on one instance; the next is answered 429. */
+    maxStreamsPerUser: number;
+  };
+  http: {
+    /** Requests per minute: per authenticated user, and per client address for everything. */
+    rateLimit: { perUser: number; perIp: number };
+    maxBodyBytes: number;
+    /** Browser origins allowed to call the API; empty = no CORS headers; `*` = any. */
+    corsOrigins: string[];
+    /** Express `trust proxy`, so that the client address behind a load balancer is the real one. */
+    trustProxy?: string;
+  };
 }
 
 function authConfig(env: Environment): AuthConfig {
@@ -81,6 +94,15 @@ export function loadConfig(raw: Record<string, string | undefined>): HeraldConfi
     ingest: { maxAttempts: env.INGEST_MAX_ATTEMPTS },
     database: { url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, dataDir: env.DATA_DIR },
     auth: authConfig(env),
-    sse: { heartbeatMs: env.SSE_HEARTBEAT_MS },
+    sse: { heartbeatMs: env.SSE_HEARTBEAT_MS, maxStreamsPerUser: env.SSE_MAX_STREAMS_PER_USER },
+    http: {
+      rateLimit: { perUser: env.RATE_LIMIT_PER_USER, perIp: env.RATE_LIMIT_PER_IP },
+      maxBodyBytes: env.HTTP_MAX_BODY_BYTES,
+      corsOrigins: (env.CORS_ORIGINS ?? '')
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+      trustProxy: env.TRUST_PROXY,
+    },
   };
 }

@@ -4,13 +4,14 @@ import { NotificationsModule } from '../notifications/notifications.module';
 import { RealtimeModule } from '../realtime/realtime.module';
 import { AmqpPublisher } from './amqp-publisher';
 import { AmqpServer } from './amqp.server';
+import { DeadLetters } from './dead-letters';
 import { IngestController } from './ingest.controller';
 
 @Module({
   imports: [NotificationsModule, RealtimeModule],
   controllers: [IngestController],
-  providers: [AmqpPublisher],
-  exports: [AmqpPublisher],
+  providers: [AmqpPublisher, DeadLetters],
+  exports: [AmqpPublisher, DeadLetters],
 })
 export class MessagingModule {}
 

@@ -1,3 +1,4 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -44,6 +45,16 @@ class HasRecipients implements ValidatorConstraintInterface {
 
 /** Who gets it: named users, the subscribers of topics, or everyone (of the tenant). */
 export class RecipientsSpec {
+  @ApiPropertyOptional({
+    type: String,
+    isArray: true,
+    maxItems: 1000,
+    uniqueItems: true,
+    maxLength: 200,
+    pattern: PRINTABLE,
+    description: 'Required, and not empty, unless `topics` or `broadcast: true` is given',
+    example: ['u1', 'u2'],
+  })
   @Matches(PRINTABLE, { each: true, message: 'userIds must not contain control characters' })
   @MaxLength(200, { each: true })
   @IsString({ each: true })
@@ -57,6 +68,15 @@ export class RecipientsSpec {
   )
   userIds?: string[];
 
+  @ApiPropertyOptional({
+    type: String,
+    isArray: true,
+    maxItems: 100,
+    uniqueItems: true,
+    pattern: NAME,
+    description: 'Their subscribers, at the time it is sent',
+    example: ['orders'],
+  })
   @Matches(NAME, { each: true, message: `topics must hold topic names (${NAME_RULE})` })
   @IsString({ each: true })
   @ArrayUnique()
@@ -65,6 +85,11 @@ export class RecipientsSpec {
   @IsOptional()
   topics?: string[];
 
+  @ApiPropertyOptional({
+    type: Boolean,
+    description: 'Every user Herald knows of the tenant',
+    example: false,
+  })
   @IsBoolean()
   @IsOptional()
   broadcast?: boolean;
@@ -80,19 +105,31 @@ export function fansOut(recipients: RecipientsSpec): boolean {
  * notification (CreateNotificationCommand) and a live event (LiveEventCommand) build on it.
  */
 export abstract class AddressedMessage {
+  @ApiProperty({ type: RecipientsSpec })
   @ValidateNested()
   @Type(() => RecipientsSpec)
   @IsDefined()
   recipients: RecipientsSpec;
 
+  @ApiProperty({ type: String, pattern: NAME, example: 'order.shipped' })
   @Matches(NAME, { message: `type must be ${NAME_RULE}` })
   @IsString()
   type: string;
 
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { orderId: 123 } })
   @IsOptional()
   @IsObject()
   data?: Record<string, unknown>;
 
+  @ApiPropertyOptional({
+    type: String,
+    maxLength: 200,
+    pattern: '^[^\\p{Cc}]*$',
+    description:
+      'Empty or absent: users without a tenant. Over HTTP, an admin whose token names a tenant ' +
+      'may name only that one.',
+    example: 'acme',
+  })
   @IsOptional()
   @Matches(/^[^\p{Cc}]*$/u, { message: 'tenantId must not contain control characters' })
   @MaxLength(200)

@@ -52,6 +52,14 @@ export interface InboxQuery {
   type?: string;
 }
 
+export interface NotificationSearch {
+  tenantId: string | null;
+  userId?: string;
+  type?: string;
+  limit: number;
+  cursor?: string;
+}
+
 export interface InboxPage {
   items: Notification[];
   nextCursor: string | null;

@@ -9,6 +9,7 @@ import {
   InboxQuery,
   Notification,
   NotificationDraft,
+  NotificationSearch,
   Priority,
   Recipient,
   recipientKey,
@@ -217,10 +218,44 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
         break;
     }
     if (query.type) conditions.push(eq(table.type, query.type));
-    if (query.cursor !== undefined) {
-      const cursor = parseId(query.cursor);
-      if (cursor === null) return { items: [], nextCursor: null };
-      conditions.push(lt(table.id, cursor));
+    return this.page(conditions, query);
+  }
+
+  search(query: NotificationSearch): Promise<InboxPage> {
+    const conditions: (SQL | undefined)[] = [
+      eq(table.tenantId, query.tenantId ?? ''),
+      query.userId === undefined ? undefined : eq(table.userId, query.userId),
+      query.type === undefined ? undefined : eq(table.type, query.type),
+      isNull(table.deletedAt),
+      or(isNull(table.expiresAt), gt(table.expiresAt, sql`now()`)),
+    ];
+    return this.page(conditions, query);
+  }
+
+  async count(tenantId: string | null | undefined): Promise<number> {
+    const [row] = await this.database.run((db) =>
+      db
+        .select({ count: sql<number>`count(*)::int` })
+        .from(table)
+        .where(
+          and(
+            tenantId === undefined ? undefined : eq(table.tenantId, tenantId ?? ''),
+            isNull(table.deletedAt),
+          ),
+        ),
+    );
+    return Number(row.count);
+  }
+
+  /** Newest first, `limit` at a time, continuing below `cursor` (an id). */
+  private async page(
+    conditions: (SQL | undefined)[],
+    { cursor, limit }: { cursor?: string; limit: number },
+  ): Promise<InboxPage> {
+    if (cursor !== undefined) {
+      const below = parseId(cursor);
+      if (below === null) return { items: [], nextCursor: null };
+      conditions.push(lt(table.id, below));
     }
     const rows = await this.database.run((db) =>
       db
@@ -228,13 +263,10 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
         .from(table)
         .where(and(...conditions))
         .orderBy(desc(table.id))
-        .limit(query.limit + 1),
+        .limit(limit + 1),
     );
-    const items = rows.slice(0, query.limit).map(toNotification);
-    return {
-      items,
-      nextCursor: rows.length > query.limit ? items[items.length - 1].id : null,
-    };
+    const items = rows.slice(0, limit).map(toNotification);
+    return { items, nextCursor: rows.length > limit ? items[items.length - 1].id : null };
   }
 
   async countUnread(recipients: Recipient[]): Promise<Map<string, number>> {

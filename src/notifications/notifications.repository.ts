@@ -3,6 +3,7 @@ import type {
   InboxQuery,
   Notification,
   NotificationDraft,
+  NotificationSearch,
   Recipient,
   StateChange,
 } from './notification';
@@ -26,6 +27,12 @@ export abstract class NotificationsRepository {
   abstract insertMany(drafts: NotificationDraft[]): Promise<StoredDraft[]>;
 
   abstract list(recipient: Recipient, query: InboxQuery): Promise<InboxPage>;
+
+  /** For admins: a tenant's notifications (of one user, of one type), newest first. */
+  abstract search(query: NotificationSearch): Promise<InboxPage>;
+
+  /** Stored notifications of a tenant (`null`: users without one), or of all when undefined. */
+  abstract count(tenantId: string | null | undefined): Promise<number>;
 
   /** Unread counts of many recipients at once, keyed by recipientKey. */
   abstract countUnread(recipients: Recipient[]): Promise<Map<string, number>>;

@@ -5,6 +5,7 @@ import {
   InboxPage,
   InboxQuery,
   Notification,
+  NotificationSearch,
   Recipient,
   recipientKey,
   StateChange,
@@ -24,6 +25,16 @@ export class NotificationsService {
 
   list(recipient: Recipient, query: InboxQuery): Promise<InboxPage> {
     return this.repository.list(recipient, query);
+  }
+
+  /** For admins: any user's notifications within a tenant. */
+  search(query: NotificationSearch): Promise<InboxPage> {
+    return this.repository.search(query);
+  }
+
+  /** Stored notifications of a tenant, or of every tenant when `tenantId` is undefined. */
+  count(tenantId: string | null | undefined): Promise<number> {
+    return this.repository.count(tenantId);
   }
 
   async unreadCount(recipient: Recipient): Promise<number> {

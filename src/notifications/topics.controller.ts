@@ -1,21 +1,39 @@
 import { Controller, Delete, Get, HttpCode, HttpStatus, Param, Put } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { CurrentUser } from '../auth/current-user.decorator';
+import { ApiErrors } from '../openapi/api-errors';
+import { BEARER } from '../openapi/openapi';
 import { TopicParams } from './dto/topic.params';
+import { TopicsResponse } from './dto/responses';
 import { TopicsService } from './topics.service';
 
 /** The caller's own topic subscriptions; subscribing and unsubscribing are idempotent. */
+@ApiTags('topics')
+@ApiBearerAuth(BEARER)
 @Controller('topics')
 export class TopicsController {
   constructor(private readonly topics: TopicsService) {}
 
   @Get()
-  async list(@CurrentUser() user: AuthenticatedUser): Promise<{ topics: string[] }> {
+  @ApiOperation({ summary: 'List the topics the caller is subscribed to' })
+  @ApiOkResponse({ type: TopicsResponse })
+  @ApiErrors(401, 429)
+  async list(@CurrentUser() user: AuthenticatedUser): Promise<TopicsResponse> {
     return { topics: await this.topics.topicsOf(user) };
   }
 
   @Put(':topic')
   @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ summary: 'Subscribe to a topic (idempotent)' })
+  @ApiNoContentResponse({ description: 'Subscribed, now or before' })
+  @ApiErrors(400, 401, 429)
   async subscribe(
     @CurrentUser() user: AuthenticatedUser,
     @Param() { topic }: TopicParams,
@@ -25,6 +43,9 @@ export class TopicsController {
 
   @Delete(':topic')
   @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({ summary: 'Unsubscribe from a topic (idempotent)' })
+  @ApiNoContentResponse({ description: 'Not subscribed, now or before' })
+  @ApiErrors(400, 401, 429)
   async unsubscribe(
     @CurrentUser() user: AuthenticatedUser,
     @Param() { topic }: TopicParams,

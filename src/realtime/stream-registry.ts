@@ -55,13 +55,21 @@ export class StreamRegistry<T = unknown> {
     }
   }
 
+  /** Open streams and users with one, of one tenant (`null`: users without one) or of all. */
+  count(tenantId?: string | null): { connections: number; users: number } {
+    let connections = 0;
+    let users = 0;
+    for (const { recipient, listeners } of this.streams.values()) {
+      if (tenantId !== undefined && recipient.tenantId !== tenantId) continue;
+      connections += listeners.size;
+      users += 1;
+    }
+    return { connections, users };
+  }
+
   get connections(): number {
     let total = 0;
     for (const { listeners } of this.streams.values()) total += listeners.size;
     return total;
-  }
-
-  get recipients(): number {
-    return this.streams.size;
   }
 }

@@ -1,17 +1,74 @@
-import { BadRequestException, Controller, Headers, MessageEvent, Query, Sse } from '@nestjs/common';
+import {
+  BadRequestException,
+  Controller,
+  Headers,
+  HttpException,
+  HttpStatus,
+  MessageEvent,
+  Query,
+  Sse,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Observable } from 'rxjs';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { AcceptsTicket } from '../auth/accepts-ticket.decorator';
 import { CurrentUser } from '../auth/current-user.decorator';
+import { HeraldConfig } from '../config/herald-config';
+import { ApiErrors } from '../openapi/api-errors';
+import { BEARER } from '../openapi/openapi';
+import { StreamRegistry } from './stream-registry';
 import { POSITION, StreamQuery } from './stream.query';
 import { StreamsService } from './streams.service';
 
 /** Characters of events held for one stream; Nest's default of 4M is a lot per client at scale. */
 const MAX_PENDING_CHARACTERS = 256 * 1024;
 
+/** The events of SseEventMap, for the OpenAPI document, which cannot describe an event stream. */
+const EVENTS = [
+  "Server-Sent Events. Every event's `id:` is the stream position: the newest of the user's " +
+    'notifications this stream has passed. Reconnect with it as Last-Event-ID to replay, in ' +
+    'order, what came after it.',
+  '',
+  '- `notification`: a new Notification (the schema of that name)',
+  '- `notification.updated`: `{ id, readAt, archivedAt, deleted? }`, a change from any tab or device',
+  '- `unread-count`: `{ count }`, first on connect (with `retry: 3000`), then after every change',
+  '- `resync`: `{ reason }`, more was missed than replay covers: reload the list over REST',
+  '- `live`: `{ type, data, topic? }`, a live event, never stored or replayed',
+  '- `auth-expired`: `{}`, the token expired; the server then ends the stream',
+  '',
+  'A `: ping` comment comes every SSE_HEARTBEAT_MS.',
+].join('\n');
+
+const EXAMPLE = [
+  'event: unread-count',
+  'id: 1041',
+  'retry: 3000',
+  'data: {"count":1}',
+  '',
+  'event: notification',
+  'id: 1042',
+  'data: {"id":"1042","userId":"u1","tenantId":null,"type":"order.shipped",' +
+    '"title":"Your order has shipped","body":null,"data":{"orderId":123},"priority":"normal",' +
+    '"topic":null,"createdAt":"2026-05-01T09:30:00.000Z","readAt":null,"archivedAt":null,' +
+    '"expiresAt":null}',
+  '',
+  'event: unread-count',
+  'id: 1042',
+  'data: {"count":2}',
+  '',
+  ': ping',
+  '',
+].join('\n');
+
+@ApiTags('stream')
+@ApiBearerAuth(BEARER)
 @Controller('notifications')
 export class StreamController {
-  constructor(private readonly streams: StreamsService) {}
+  constructor(
+    private readonly streams: StreamsService,
+    private readonly registry: StreamRegistry,
+    private readonly config: HeraldConfig,
+  ) {}
 
   /**
    * The user's live stream (CONTRACT.md "The SSE stream"): bearer token or `?ticket=`; the
@@ -20,6 +77,21 @@ export class StreamController {
   // A client that stops reading is dropped once this much waits for it; it reconnects and replays.
   @Sse('stream', { maxPendingDataLength: MAX_PENDING_CHARACTERS })
   @AcceptsTicket()
+  @ApiOperation({
+    summary: 'Open the live stream (Server-Sent Events)',
+    description: 'Bearer token, or `?ticket=` from POST /stream/tickets for browsers.',
+  })
+  @ApiHeader({
+    name: 'Last-Event-ID',
+    required: false,
+    description: 'The position to replay from (digits); wins over `?lastEventId=`',
+    example: '1042',
+  })
+  @ApiOkResponse({
+    description: EVENTS,
+    content: { 'text/event-stream': { schema: { type: 'string' }, example: EXAMPLE } },
+  })
+  @ApiErrors(400, 401, 429)
   stream(
     @CurrentUser() user: AuthenticatedUser,
     @Query() query: StreamQuery,
@@ -28,6 +100,14 @@ export class StreamController {
     const lastEventId = header?.trim() || query.lastEventId;
     if (lastEventId !== undefined && !POSITION.test(lastEventId)) {
       throw new BadRequestException('Last-Event-ID must be a stream position (digits)');
+    }
+    // Per instance: a user behind a load balancer may hold this many on each.
+    const cap = this.config.sse.maxStreamsPerUser;
+    if (this.registry.streamsOf(user) >= cap) {
+      throw new HttpException(
+        `At most ${cap} open streams per user; close one first`,
+        HttpStatus.TOO_MANY_REQUESTS,
+      );
     }
     return this.streams.stream(user, lastEventId);
   }

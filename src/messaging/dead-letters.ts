@@ -1,0 +1,206 @@
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import type { ConfirmChannel, GetMessage, Options } from 'amqplib';
+import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
+import { UnavailableError } from '../common/domain-error';
+import { HeraldConfig } from '../config/herald-config';
+import { closeBroker, connectBroker } from './amqp-connection';
+import { AmqpTopology, amqpTopology, assertTopology } from './amqp-topology';
+
+/** Characters of a dead letter's body shown by `list`; the message itself is untouched. */
+const BODY_PREVIEW = 10_000;
+const CONFIRM_TIMEOUT_MS = 10_000;
+/** How long an admin request waits for a broker that is away before it is answered 503. */
+const CONNECT_TIMEOUT_MS = 5_000;
+const REPLAYS_HEADER = 'x-herald-replays';
+
+export interface DeadLetter {
+  messageId: string | null;
+  /** Where it was first published, and so where a replay sends it. */
+  exchange: string | null;
+  routingKey: string | null;
+  /** `x-herald-error-code` and `x-herald-error` (see docs/MESSAGING.md). */
+  code: string | null;
+  reason: string | null;
+  failedAt: string | null;
+  /** How often it was replayed before. */
+  replays: number;
+  contentType: string | null;
+  bytes: number;
+  /** The body as text, cut at 10,000 characters (`truncated`). */
+  body: string;
+  truncated: boolean;
+}
+
+export interface ReplayResult {
+  /** Published back to where they came from, and removed from the dead-letter queue. */
+  replayed: number;
+  /** Left in the dead-letter queue: no original exchange to send them to, or not confirmed. */
+  kept: number;
+}
+
+/**
+ * Operations on the dead-letter queue for admins: look (messages are taken and put back, never
+ * lost), replay (publish each to its original exchange and routing key with a confirm, then
+ * remove it), purge.
+ */
+@Injectable()
+export class DeadLetters implements OnApplicationShutdown {
+  private readonly logger = new Logger(DeadLetters.name);
+  private readonly topology: AmqpTopology;
+  private connection?: AmqpConnectionManager;
+  private channel?: ChannelWrapper;
+
+  constructor(private readonly config: HeraldConfig) {
+    this.topology = amqpTopology(config.amqp);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await closeBroker(this.channel, this.connection);
+  }
+
+  /** Messages waiting in the dead-letter queue (not counting any being looked at right now). */
+  async depth(): Promise<number> {
+    const { messageCount } = await this.call((channel) =>
+      channel.checkQueue(this.topology.deadLetterQueue),
+    );
+    return messageCount;
+  }
+
+  /**
+   * The first `limit` dead letters, oldest first. They are taken unacknowledged and put back in
+   * place at once; meanwhile another `list` or a replay does not see them.
+   */
+  async list(limit: number): Promise<DeadLetter[]> {
+    return this.call(async (channel) => {
+      const taken: GetMessage[] = [];
+      try {
+        while (taken.length < limit) {
+          const message = await channel.get(this.topology.deadLetterQueue, { noAck: false });
+          if (!message) break;
+          taken.push(message);
+        }
+        return taken.map(describe);
+      } finally {
+        for (const message of taken) channel.nack(message, false, true);
+      }
+    });
+  }
+
+  /**
+   * Replays up to `limit` of the dead letters there now (those that fail again go back to the end
+   * of the queue and are not taken twice by the same replay).
+   */
+  async replay(limit: number): Promise<ReplayResult> {
+    return this.call(async (channel) => {
+      const present = (await channel.checkQueue(this.topology.deadLetterQueue)).messageCount;
+      const result: ReplayResult = { replayed: 0, kept: 0 };
+      for (let i = 0; i < Math.min(limit, present); i += 1) {
+        const message = await channel.get(this.topology.deadLetterQueue, { noAck: false });
+        if (!message) break;
+        if (await this.republish(channel, message)) {
+          channel.ack(message);
+          result.replayed += 1;
+        } else {
+          channel.nack(message, false, true);
+          result.kept += 1;
+        }
+      }
+      if (result.replayed + result.kept > 0) {
+        this.logger.log(`Replayed ${result.replayed} dead letters (${result.kept} kept)`);
+      }
+      return result;
+    });
+  }
+
+  /** Deletes every dead letter; answers how many. */
+  async purge(): Promise<number> {
+    const { messageCount } = await this.call((channel) =>
+      channel.purgeQueue(this.topology.deadLetterQueue),
+    );
+    this.logger.warn(`Purged ${messageCount} dead letters`);
+    return messageCount;
+  }
+
+  private async republish(channel: ChannelWrapper, message: GetMessage): Promise<boolean> {
+    const { headers = {}, ...properties } = message.properties;
+    const exchange = headerText(headers, 'x-herald-original-exchange');
+    const routingKey = headerText(headers, 'x-herald-original-routing-key');
+    if (exchange === null || routingKey === null) return false;
+    const kept = Object.fromEntries(
+      Object.entries(headers as Record<string, unknown>).filter(
+        ([name]) => !name.startsWith('x-herald-') && !name.startsWith('x-death'),
+      ),
+    );
+    try {
+      await channel.publish(exchange, routingKey, message.content, {
+        ...(properties as Options.Publish),
+        // A reply queue of long ago is gone; a replay is answered by nobody.
+        replyTo: undefined,
+        headers: { ...kept, [REPLAYS_HEADER]: replaysOf(headers) + 1 },
+        persistent: true,
+      });
+      return true;
+    } catch (error) {
+      this.logger.warn(`Replay of ${message.properties.messageId} not confirmed: ${String(error)}`);
+      return false;
+    }
+  }
+
+  /** Runs `work` on the channel, connecting on first use; a broker that is away is a 503. */
+  private async call<T>(work: (channel: ChannelWrapper) => Promise<T>): Promise<T> {
+    const channel = this.open();
+    let timer: NodeJS.Timeout | undefined;
+    const away = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('not connected')), CONNECT_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([channel.waitForConnect(), away]);
+      return await work(channel);
+    } catch (error) {
+      this.logger.warn(`Dead-letter operation failed: ${String(error)}`);
+      throw new UnavailableError(`RabbitMQ: ${(error as Error).message}; try again later`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private open(): ChannelWrapper {
+    if (this.channel) return this.channel;
+    this.connection = connectBroker(this.config.amqp.urls, 'herald-dead-letters', this.logger);
+    this.channel = this.connection.createChannel({
+      confirm: true,
+      publishTimeout: CONFIRM_TIMEOUT_MS,
+      setup: (channel: ConfirmChannel) => assertTopology(channel, this.topology),
+    });
+    return this.channel;
+  }
+}
+
+function describe(message: GetMessage): DeadLetter {
+  const headers = message.properties.headers ?? {};
+  const text = message.content.toString('utf8');
+  return {
+    messageId: (message.properties.messageId as string | undefined) ?? null,
+    exchange: headerText(headers, 'x-herald-original-exchange'),
+    routingKey: headerText(headers, 'x-herald-original-routing-key'),
+    code: headerText(headers, 'x-herald-error-code'),
+    reason: headerText(headers, 'x-herald-error'),
+    failedAt: headerText(headers, 'x-herald-failed-at'),
+    replays: replaysOf(headers),
+    contentType: (message.properties.contentType as string | undefined) ?? null,
+    bytes: message.content.length,
+    body: text.slice(0, BODY_PREVIEW),
+    truncated: text.length > BODY_PREVIEW,
+  };
+}
+
+function headerText(headers: Record<string, unknown>, name: string): string | null {
+  const value = headers[name];
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : null;
+}
+
+function replaysOf(headers: Record<string, unknown>): number {
+  const value = Number(headers[REPLAYS_HEADER] ?? 0);
+  return Number.isFinite(value) ? value : 0;
+}
