@@ -7,13 +7,17 @@ import { createValidationPipe } from './common/validation.pipe';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { LoggingModule } from './logging/logging.module';
 import { MessagingModule } from './messaging/messaging.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { RealtimeModule } from './realtime/realtime.module';
 
 @Module({
   imports: [
     ConfigModule,
+    LoggingModule,
+    MetricsModule,
     DatabaseModule,
     AuthModule,
     NotificationsModule,

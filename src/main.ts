@@ -1,24 +1,17 @@
-import { ConsoleLogger, INestApplication, Logger, LogLevel as NestLogLevel } from '@nestjs/common';
+import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module';
 import { configureApp } from './app.setup';
-import { ConfigurationError, LogLevel } from './config/environment';
+import { ConfigurationError } from './config/environment';
 import { ConfigModule } from './config/config.module';
 import { HeraldConfig } from './config/herald-config';
 import { startIngest } from './messaging/messaging.module';
 
-const SHUTDOWN_TIMEOUT_MS = 10_000;
-
-const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
-  fatal: ['fatal'],
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-  trace: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-};
+/** Orchestrators wait some 10-30 s after SIGTERM before SIGKILL; Herald is gone well before. */
+const SHUTDOWN_TIMEOUT_MS = 4500;
 
 async function bootstrap(): Promise<void> {
   // Configuration first, on its own: a bad variable is reported alone, before anything starts.
@@ -31,10 +24,11 @@ async function bootstrap(): Promise<void> {
 
   const app = await NestFactory.create(AppModule, {
     abortOnError: false,
-    logger: new ConsoleLogger({ logLevels: NEST_LEVELS[config.logLevel] }),
+    bufferLogs: true,
     // Open SSE streams must not hold shutdown hostage.
     forceCloseConnections: true,
   });
+  app.useLogger(app.get(PinoLogger)); // JSON lines at LOG_LEVEL, see logging.module.ts
   configureApp(app);
   await startIngest(app);
   exitOnSignals(app);

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { PGlite } from '@electric-sql/pglite';
-import type { SQL } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
 import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -51,6 +51,11 @@ export class Database {
    */
   run<T>(work: (db: Drizzle) => Promise<T>): Promise<T> {
     return work(this.db).catch(translateStorageError);
+  }
+
+  /** One round trip, for readiness. */
+  async ping(): Promise<void> {
+    await this.run((db) => db.execute(sql`SELECT 1`));
   }
 
   async close(): Promise<void> {

@@ -51,7 +51,7 @@ export class AmqpPublisher implements OnApplicationShutdown {
           contentType: 'application/json',
           messageId: options.messageId,
           timestamp: Math.floor(Date.now() / 1000),
-          headers: options.headers,
+          headers: { 'x-herald-sent-at': Date.now(), ...options.headers },
         },
       );
     } catch (error) {

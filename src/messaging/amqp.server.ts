@@ -5,6 +5,7 @@ import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-mana
 import { filter, firstValueFrom, lastValueFrom } from 'rxjs';
 import { DomainError } from '../common/domain-error';
 import type { HeraldConfig } from '../config/herald-config';
+import type { HeraldMetrics } from '../metrics/herald-metrics';
 import { BatcherStoppedError } from '../notifications/notification-batcher';
 import { AmqpContext } from './amqp.context';
 import { closeBroker, connectBroker, delay } from './amqp-connection';
@@ -14,6 +15,8 @@ import { DeadLetterReason, decodeMessage, topicMatches } from './message-decodin
 export type AmqpServerStatus = 'connecting' | 'consuming' | 'disconnected' | 'closed';
 
 const HEADER_LIMIT = 1000;
+/** At shutdown, how long messages being stored may take to settle; the rest are redelivered. */
+const IN_FLIGHT_WAIT_MS = 3000;
 
 /**
  * A NestJS transport strategy for RabbitMQ that dispatches on the routing key (AMQP topic
@@ -35,11 +38,15 @@ export class AmqpServer
   private channel?: ChannelWrapper;
   private consumers: { channel: ConfirmChannel; tag: string }[] = [];
   private readonly inFlight = new Set<Promise<void>>();
+  private current: AmqpServerStatus = 'connecting';
 
-  constructor(private readonly config: HeraldConfig['amqp']) {
+  constructor(
+    private readonly config: HeraldConfig['amqp'],
+    private readonly metrics: HeraldMetrics,
+  ) {
     super();
     this.topology = amqpTopology(config);
-    this._status$.next('connecting');
+    this.setStatus('connecting');
   }
 
   /** Starts connecting and returns at once: Herald serves HTTP while the broker is away. */
@@ -49,12 +56,17 @@ export class AmqpServer
       `herald-ingest ${this.topology.ingestQueue}`,
       this.logger,
     );
-    this.connection.on('disconnect', () => this._status$.next('disconnected'));
+    this.connection.on('disconnect', () => this.setStatus('disconnected'));
     this.channel = this.connection.createChannel({
       confirm: true,
       setup: (channel: ConfirmChannel) => this.setup(channel),
     });
     callback();
+  }
+
+  /** Connected, with its consumers registered: what readiness checks. */
+  get consuming(): boolean {
+    return this.current === 'consuming';
   }
 
   /** Resolves once the consumer is registered (after the first connect, or a reconnect). */
@@ -67,9 +79,14 @@ export class AmqpServer
     for (const { channel, tag } of this.consumers) {
       await channel.cancel(tag).catch(() => undefined);
     }
-    await Promise.race([Promise.allSettled(this.inFlight), delay(5000)]);
+    await Promise.race([Promise.allSettled(this.inFlight), delay(IN_FLIGHT_WAIT_MS)]);
     await closeBroker(this.channel, this.connection);
-    this._status$.next('closed');
+    this.setStatus('closed');
+  }
+
+  private setStatus(status: AmqpServerStatus): void {
+    this.current = status;
+    this._status$.next(status);
   }
 
   on(): never {
@@ -95,7 +112,7 @@ export class AmqpServer
       );
       this.consumers.push({ channel, tag: consumerTag });
     }
-    this._status$.next('consuming');
+    this.setStatus('consuming');
     this.logger.log(
       `Consuming ${this.topology.ingestQueue} and ${this.topology.liveQueue} (prefetch ${this.config.prefetch}, ${this.config.queueType} queues)`,
     );
@@ -171,6 +188,7 @@ export class AmqpServer
     reason: DeadLetterReason,
   ): Promise<void> {
     const { fields, properties } = message;
+    this.metrics.ingested.inc({ outcome: 'dead_lettered' });
     this.logger.warn(
       `Dead-lettering message ${properties.messageId ?? '(no message_id)'} from ${JSON.stringify(fields.routingKey)}: ${reason.message}`,
     );

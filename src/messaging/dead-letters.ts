@@ -1,8 +1,9 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { ConfirmChannel, GetMessage, Options } from 'amqplib';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import { UnavailableError } from '../common/domain-error';
 import { HeraldConfig } from '../config/herald-config';
+import { HeraldMetrics } from '../metrics/herald-metrics';
 import { closeBroker, connectBroker } from './amqp-connection';
 import { AmqpTopology, amqpTopology, assertTopology } from './amqp-topology';
 
@@ -11,6 +12,8 @@ const BODY_PREVIEW = 10_000;
 const CONFIRM_TIMEOUT_MS = 10_000;
 /** How long an admin request waits for a broker that is away before it is answered 503. */
 const CONNECT_TIMEOUT_MS = 5_000;
+/** How often the dead-letter depth metric is refreshed (a scrape never waits for the broker). */
+const DEPTH_REFRESH_MS = 15_000;
 const REPLAYS_HEADER = 'x-herald-replays';
 
 export interface DeadLetter {
@@ -44,17 +47,34 @@ export interface ReplayResult {
  * remove it), purge.
  */
 @Injectable()
-export class DeadLetters implements OnApplicationShutdown {
+export class DeadLetters implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(DeadLetters.name);
   private readonly topology: AmqpTopology;
   private connection?: AmqpConnectionManager;
   private channel?: ChannelWrapper;
+  private lastDepth = 0;
+  private refresh?: NodeJS.Timeout;
 
-  constructor(private readonly config: HeraldConfig) {
+  constructor(
+    private readonly config: HeraldConfig,
+    metrics: HeraldMetrics,
+  ) {
     this.topology = amqpTopology(config.amqp);
+    metrics.gauge(
+      'herald_dead_letters',
+      'Messages in the dead-letter queue (refreshed every 15 s)',
+      () => this.lastDepth,
+    );
+  }
+
+  onApplicationBootstrap(): void {
+    const refresh = () => void this.depth().catch(() => undefined);
+    refresh();
+    this.refresh = setInterval(refresh, DEPTH_REFRESH_MS).unref();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.refresh);
     await closeBroker(this.channel, this.connection);
   }
 
@@ -63,6 +83,7 @@ export class DeadLetters implements OnApplicationShutdown {
     const { messageCount } = await this.call((channel) =>
       channel.checkQueue(this.topology.deadLetterQueue),
     );
+    this.lastDepth = messageCount;
     return messageCount;
   }
 

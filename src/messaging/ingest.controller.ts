@@ -2,6 +2,7 @@ import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { InvalidInputError } from '../common/domain-error';
 import { validateInput } from '../common/validation';
+import { HeraldMetrics } from '../metrics/herald-metrics';
 import { CreateNotificationCommand } from '../notifications/create-notification.command';
 import { NotificationBatcher } from '../notifications/notification-batcher';
 import { LiveEventCommand, liveEventOf } from '../realtime/live-event.command';
@@ -15,6 +16,7 @@ export class IngestController {
   constructor(
     private readonly batcher: NotificationBatcher,
     private readonly router: RealtimeRouter,
+    private readonly metrics: HeraldMetrics,
   ) {}
 
   /**
@@ -32,7 +34,11 @@ export class IngestController {
       ...(context.getMessageId() !== undefined && { id: context.getMessageId() }),
       ...input,
     });
-    const { ids, scheduled } = await this.batcher.store(command);
+    command.sentAt = context.getSentAt();
+    const { ids, created, scheduled } = await this.batcher.store(command);
+    this.metrics.ingested.inc({ outcome: 'stored' }, created);
+    this.metrics.ingested.inc({ outcome: 'duplicate' }, ids.length - created);
+    if (scheduled) this.metrics.ingested.inc({ outcome: 'scheduled' });
     return { ids, ...(scheduled && { scheduled }) };
   }
 

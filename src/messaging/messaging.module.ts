@@ -1,5 +1,6 @@
 import { INestApplication, Module } from '@nestjs/common';
 import { HeraldConfig } from '../config/herald-config';
+import { HeraldMetrics } from '../metrics/herald-metrics';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { RealtimeModule } from '../realtime/realtime.module';
 import { AmqpPublisher } from './amqp-publisher';
@@ -10,8 +11,18 @@ import { IngestController } from './ingest.controller';
 @Module({
   imports: [NotificationsModule, RealtimeModule],
   controllers: [IngestController],
-  providers: [AmqpPublisher, DeadLetters],
-  exports: [AmqpPublisher, DeadLetters],
+  providers: [
+    AmqpPublisher,
+    DeadLetters,
+    // Built here so that health and metrics can see it; startIngest() connects it to the app.
+    {
+      provide: AmqpServer,
+      useFactory: (config: HeraldConfig, metrics: HeraldMetrics) =>
+        new AmqpServer(config.amqp, metrics),
+      inject: [HeraldConfig, HeraldMetrics],
+    },
+  ],
+  exports: [AmqpPublisher, DeadLetters, AmqpServer],
 })
 export class MessagingModule {}
 
@@ -20,7 +31,7 @@ export class MessagingModule {}
  * the app's global pipes, guards and filters. Resolves once the transport started connecting.
  */
 export async function startIngest(app: INestApplication): Promise<AmqpServer> {
-  const server = new AmqpServer(app.get(HeraldConfig).amqp);
+  const server = app.get(AmqpServer);
   app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
   await app.startAllMicroservices();
   return server;

@@ -1,5 +1,14 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsDateString, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { ApiHideProperty, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Exclude } from 'class-transformer';
+import {
+  Allow,
+  IsDateString,
+  IsIn,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+} from 'class-validator';
 import { AddressedMessage, PRINTABLE } from './addressed-message';
 import { PRIORITIES, Priority } from './notification';
 
@@ -63,4 +72,13 @@ export class CreateNotificationCommand extends AddressedMessage {
   @IsOptional()
   @IsDateString({ strict: true })
   deliverAt?: string;
+
+  /**
+   * Set by the transport, never read from a body: when the producer published it (ms since the
+   * epoch), for the delivery latency metric. Excluded from what a schedule stores.
+   */
+  @ApiHideProperty()
+  @Exclude()
+  @Allow()
+  sentAt?: number;
 }

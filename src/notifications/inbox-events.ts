@@ -4,7 +4,8 @@ import type { Notification, Recipient } from './notification';
 
 /** What changed in someone's inbox (or their topics), after the commit. */
 export type InboxEvent =
-  | { kind: 'created'; notification: Notification }
+  /** `sentAt`: when the producer published it (ms), for the delivery latency metric. */
+  | { kind: 'created'; notification: Notification; sentAt?: number }
   | {
       kind: 'updated';
       recipient: Recipient;

@@ -135,9 +135,11 @@ export class IntakeService {
   /** Stores drafts (grouped per command) in one transaction, leaving out muted recipients. */
   private async store(perCommand: NotificationDraft[][]): Promise<CreateResult[]> {
     const wanted = await this.withoutMuted(perCommand);
-    const stored = await this.repository.insertMany(wanted.flat());
-    for (const entry of stored) {
-      if (entry.created) this.events.emit({ kind: 'created', notification: entry.notification });
+    const drafts = wanted.flat();
+    const stored = await this.repository.insertMany(drafts);
+    for (const [index, { created, notification }] of stored.entries()) {
+      if (created)
+        this.events.emit({ kind: 'created', notification, sentAt: drafts[index].sentAt });
     }
     let next = 0;
     return wanted.map((drafts) => {
@@ -179,5 +181,6 @@ function draftOf(
     priority: command.priority ?? 'normal',
     topic,
     expiresAt: command.expiresAt ? new Date(command.expiresAt) : null,
+    sentAt: command.sentAt,
   };
 }

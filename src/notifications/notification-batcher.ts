@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { HeraldConfig } from '../config/herald-config';
+import { HeraldMetrics } from '../metrics/herald-metrics';
 import { UnavailableError } from '../common/domain-error';
 import { CreateNotificationCommand } from './create-notification.command';
 import { CreateResult, IntakeService } from './intake.service';
@@ -45,6 +46,7 @@ export class NotificationBatcher implements BeforeApplicationShutdown {
   constructor(
     private readonly intake: IntakeService,
     private readonly config: HeraldConfig,
+    private readonly metrics: HeraldMetrics,
   ) {}
 
   store(command: CreateNotificationCommand): Promise<CreateResult> {
@@ -123,6 +125,7 @@ export class NotificationBatcher implements BeforeApplicationShutdown {
           throw this.stopped ? new BatcherStoppedError() : error;
         }
         const delay = Math.min(FIRST_RETRY_MS * 2 ** (attempt - 1), MAX_RETRY_MS);
+        this.metrics.ingested.inc({ outcome: 'retried' });
         this.logger.warn(
           `${error.message}; attempt ${attempt}/${attempts}, retrying in ${delay} ms`,
         );

@@ -38,6 +38,8 @@ export type NotificationDraft = Pick<
   recipient: Recipient;
   /** Unique per recipient: storing the same key twice keeps the first. */
   idempotencyKey: string;
+  /** When the producer published it (ms since the epoch), if known; not stored. */
+  sentAt?: number;
 };
 
 export const INBOX_STATUSES = ['unread', 'read', 'all', 'archived'] as const;

@@ -1,7 +1,8 @@
 import { BeforeApplicationShutdown, Injectable, MessageEvent } from '@nestjs/common';
-import { Observable, Subscriber } from 'rxjs';
+import { Observable } from 'rxjs';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { HeraldConfig } from '../config/herald-config';
+import { HeraldMetrics } from '../metrics/herald-metrics';
 import { NotificationsService } from '../notifications/notifications.service';
 import type { SseEventName, SseFrame } from './sse-events';
 import { RealtimeRouter, StreamSignal } from './realtime-router';
@@ -11,6 +12,10 @@ import { StreamRegistry } from './stream-registry';
 export const REPLAY_LIMIT = 500;
 /** Browsers wait this long before reconnecting. */
 const RETRY_MS = 3000;
+/** At shutdown streams end with a retry between this and four times this. */
+const SHUTDOWN_RETRY_MS = 500;
+/** At shutdown, how long the last frames get to leave before connections are dropped. */
+const SHUTDOWN_FLUSH_MS = 200;
 /** How long a new stream waits for RabbitMQ to route its user's changes here. */
 const BIND_TIMEOUT_MS = 2000;
 /** setTimeout's largest delay; longer-lived tokens are checked again then. */
@@ -24,21 +29,30 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 @Injectable()
 export class StreamsService implements BeforeApplicationShutdown {
-  private readonly open = new Set<Subscriber<MessageEvent>>();
+  /** How to end each open stream at shutdown. */
+  private readonly open = new Set<() => void>();
 
   constructor(
     private readonly registry: StreamRegistry<StreamSignal>,
     private readonly router: RealtimeRouter,
     private readonly notifications: NotificationsService,
     private readonly config: HeraldConfig,
-  ) {}
+    private readonly metrics: HeraldMetrics,
+  ) {
+    const count = () => registry.count();
+    metrics.gauge('herald_streams_open', 'SSE streams open here', () => count().connections);
+    metrics.gauge('herald_users_online', 'Users with a stream open here', () => count().users);
+  }
 
   /**
    * Ends every stream before the HTTP server closes (which waits for open responses); browsers
    * reconnect after `retry`, to another instance, and replay from their position.
    */
-  beforeApplicationShutdown(): void {
-    for (const subscriber of this.open) subscriber.complete();
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.open.size === 0) return;
+    for (const end of this.open) end();
+    // The server drops its connections next: give the last frames a moment to leave.
+    await new Promise((resolve) => setTimeout(resolve, SHUTDOWN_FLUSH_MS));
   }
 
   get connections(): number {
@@ -51,12 +65,16 @@ export class StreamsService implements BeforeApplicationShutdown {
       let live = false;
       const buffered: StreamSignal[] = [];
 
-      const send = <K extends SseEventName>(frame: SseFrame<K>) => subscriber.next(frame);
+      const send = <K extends SseEventName>(frame: SseFrame<K>) => {
+        this.metrics.deliveries.inc({ event: frame.type });
+        subscriber.next(frame);
+      };
       const forward = (signal: StreamSignal) => {
         if (signal.kind === 'created') {
           if (BigInt(signal.notification.id) <= BigInt(position)) return; // replayed already
           position = signal.notification.id;
           send({ type: 'notification', id: position, data: signal.notification });
+          if (signal.sentAt) this.metrics.latency.observe((Date.now() - signal.sentAt) / 1000);
         } else if (signal.kind === 'updated') {
           const { id, readAt, archivedAt, deleted } = signal;
           const data = { id, readAt, archivedAt, ...(deleted && { deleted }) };
@@ -87,7 +105,13 @@ export class StreamsService implements BeforeApplicationShutdown {
         subscriber.complete();
       };
       expireAtTokenEnd();
-      this.open.add(subscriber);
+      const endForShutdown = () => {
+        // Spread the reconnections over a couple of seconds instead of all at `retry`.
+        const retry = SHUTDOWN_RETRY_MS + Math.floor(Math.random() * SHUTDOWN_RETRY_MS * 3);
+        subscriber.next({ id: position, retry, comment: 'shutting down: reconnect' });
+        subscriber.complete();
+      };
+      this.open.add(endForShutdown);
 
       void (async () => {
         // Listen across instances before reading storage, as locally: no gap between the two.
@@ -105,6 +129,7 @@ export class StreamsService implements BeforeApplicationShutdown {
           position = lastEventId ?? (await this.notifications.position(user));
           send({ type: 'unread-count', id: position, data: { count }, retry: RETRY_MS });
           for (const notification of replay) forward({ kind: 'created', notification });
+          this.metrics.replayed.inc(replay.length);
         }
         for (const signal of buffered.splice(0)) forward(signal);
         live = true;
@@ -115,7 +140,7 @@ export class StreamsService implements BeforeApplicationShutdown {
         if (!this.registry.isConnected(user)) this.router.detach(user);
         clearInterval(heartbeat);
         clearTimeout(expiry);
-        this.open.delete(subscriber);
+        this.open.delete(endForShutdown);
       };
     });
   }
