@@ -32,6 +32,7 @@ const USAGE = `Usage: npm run bench:ingest -- [--messages N] [--recipients R] [-
   --database URL    PostgreSQL for the postgres run (default ${DEFAULT_DATABASE})
   --amqp URL        RabbitMQ (default ${DEFAULT_AMQP})
   --profile DIR     write Herald's CPU profile (.cpuprofile) into DIR
+  --json            print the results as JSON only (for npm run bench)
   -h, --help        this text`;
 
 const { values: args } = parseArgs({
@@ -42,6 +43,7 @@ const { values: args } = parseArgs({
     database: { type: 'string', default: DEFAULT_DATABASE },
     amqp: { type: 'string', default: DEFAULT_AMQP },
     profile: { type: 'string' },
+    json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -144,6 +146,10 @@ async function main(): Promise<void> {
   const results: Run[] = [];
   for (const storage of args.storage.split(','))
     results.push(await run(storage, messages, recipients));
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify(results)}\n`);
+    return;
+  }
   process.stdout.write(`\nmachine: ${describeMachine()}\n`);
   console.table(results);
 }

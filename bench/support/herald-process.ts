@@ -1,6 +1,6 @@
 import { ChildProcessByStdio, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -92,7 +92,15 @@ export function startHeraldProcess(
   env: Record<string, string>,
   nodeFlags: string[] = [],
 ): HeraldProcess {
-  const child = spawn(process.execPath, [...nodeFlags, 'dist/main.js'], {
+  return startServerProcess([...nodeFlags, 'dist/main.js'], env);
+}
+
+/**
+ * Starts `node <args>` (Herald, or a baseline server through tsx); `ready` resolves with its base
+ * URL once it logged "Listening on <url>" and "Consuming ".
+ */
+export function startServerProcess(args: string[], env: Record<string, string>): HeraldProcess {
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -100,14 +108,14 @@ export function startHeraldProcess(
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ready = new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /Listening on (http:\/\/\S+)/.exec(output);
+      if (output.length < 1_000_000) output += chunk.toString();
+      const match = /Listening on (http:\/\/[^\s"]+)/.exec(output);
       if (match && output.includes('Consuming '))
         resolve(match[1].replace('localhost', '127.0.0.1'));
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`Herald exited (${code}):\n${output}`)));
+    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code}):\n${output}`)));
   });
   return {
     child,
@@ -117,6 +125,15 @@ export function startHeraldProcess(
       await exited;
     },
   };
+}
+
+/** CPU time (ms, user + system) and resident memory (bytes) of a process, from /proc. */
+export function processUsage(pid: number): { cpuMs: number; rssBytes: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { cpuMs: ticks * 10, rssBytes: Number(rss?.[1] ?? 0) * 1024 }; // USER_HZ is 100
 }
 
 export function describeMachine(): string {

@@ -1,0 +1,578 @@
+/**
+ * The benchmark: Herald against two baselines on the same load, end to end through real
+ * RabbitMQ, real PostgreSQL and real sockets, on this machine.
+ *
+ *   npm run bench -- [--quick] [--scenarios a,b,c,d,e] [--targets herald,naive,bare] [--write]
+ *
+ * Each target runs as its own process: Herald (`node dist/main.js`, production mode, PostgreSQL),
+ * the naive NestJS Subject + filter() server (bench/baselines/naive.ts) and a bare node:http
+ * server (bench/baselines/bare.ts). Streams are opened by load processes (bench/load/streams.ts,
+ * raw HTTP, at most 10,000 sockets each), messages are published by this process at a fixed rate
+ * with their send time in `data.sentAt`, and every stream reports when each event arrived.
+ *
+ * Scenarios: (a) idle streams, memory per stream; (b) personal notifications at fixed rates to
+ * 10,000 streams (5,000 users × 2 tabs); (c) one broadcast to those streams; (d) live events to
+ * topics (Herald only: the baselines have no topics); (e) ingest only, PostgreSQL and PGlite
+ * (npm run bench:ingest). Results: bench/results/*.json; a full run (or --write) also rewrites
+ * the results part of docs/BENCHMARKS.md and its charts in docs/bench/.
+ */
+import { ChildProcess, execFileSync, fork } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfirmChannel, connect } from 'amqplib';
+import { lineChart, Series } from './support/chart';
+import {
+  benchEnvironment,
+  DEFAULT_AMQP,
+  DEFAULT_DATABASE,
+  describeMachine,
+  HeraldProcess,
+  percentile,
+  processUsage,
+  startHeraldProcess,
+  startServerProcess,
+  withPostgres,
+} from './support/herald-process';
+
+const USAGE = `Usage: npm run bench -- [options]
+
+  --quick             a short run (under 2 minutes): fewer streams, one rate, 5 s each
+  --scenarios LIST    any of a,b,c,d,e (default all)
+  --targets LIST      any of herald,naive,bare (default all)
+  --write             rewrite docs/BENCHMARKS.md and docs/bench/*.svg (a full run always does)
+  --database URL      PostgreSQL (default ${DEFAULT_DATABASE})
+  --amqp URL          RabbitMQ (default ${DEFAULT_AMQP})
+  -h, --help          this text`;
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean' },
+    scenarios: { type: 'string', default: 'a,b,c,d,e' },
+    targets: { type: 'string', default: 'herald,naive,bare' },
+    write: { type: 'boolean' },
+    database: { type: 'string', default: DEFAULT_DATABASE },
+    amqp: { type: 'string', default: DEFAULT_AMQP },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+
+const quick = !!args.quick;
+const plan = {
+  idleSteps: quick ? [1000, 3000] : [1000, 5000, 10000, 19000],
+  streams: quick ? 2000 : 10000,
+  rates: quick ? [500] : [500, 1000, 2000, 4000],
+  seconds: quick ? 4 : 15,
+  broadcasts: quick ? 1 : 3,
+  liveRates: quick ? [1000] : [1000, 5000],
+  topics: 1000,
+  ingestMessages: quick ? 10000 : 50000,
+};
+/** Sockets per load process: the file-descriptor limit here is 20,000 per process. */
+const PER_LOAD_PROCESS = 9500;
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+type Target = 'herald' | 'naive' | 'bare';
+
+interface LatencySummary {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+function summarise(values: number[]): LatencySummary {
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    count: sorted.length,
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    max: sorted.at(-1) ?? NaN,
+  };
+}
+
+/** The load processes of one target: open streams, then collect what they received. */
+class Load {
+  private readonly children: ChildProcess[] = [];
+
+  static async open(
+    base: string,
+    target: Target,
+    users: string[],
+    tabs: number,
+    secret?: string,
+  ): Promise<Load> {
+    const load = new Load();
+    const perChild = Math.max(1, Math.floor(PER_LOAD_PROCESS / tabs));
+    const path = target === 'herald' ? '/api/v1/notifications/stream' : '/stream?user={user}';
+    const opened: Promise<void>[] = [];
+    for (let start = 0; start < users.length; start += perChild) {
+      const child = fork('bench/load/streams.ts', [], { execArgv: ['--import', 'tsx'] });
+      load.children.push(child);
+      opened.push(
+        new Promise((resolve, reject) => {
+          child.once('message', (message: { kind: string; message?: string }) =>
+            message.kind === 'opened' ? resolve() : reject(new Error(message.message)),
+          );
+        }),
+      );
+      child.send({
+        kind: 'open',
+        base,
+        path,
+        users: users.slice(start, start + perChild),
+        tabs,
+        secret,
+      });
+    }
+    await Promise.all(opened);
+    return load;
+  }
+
+  /** Samples by event name since the last collect, and the load processes' CPU (% of a core). */
+  async collect(): Promise<{ samples: Record<string, number[]>; received: number; cpu: number }> {
+    const answers = await Promise.all(
+      this.children.map(
+        (child) =>
+          new Promise<{ samples: Record<string, number[]>; received: number; cpuPercent: number }>(
+            (resolve) => {
+              child.once('message', resolve);
+              child.send({ kind: 'collect' });
+            },
+          ),
+      ),
+    );
+    const samples: Record<string, number[]> = {};
+    for (const answer of answers) {
+      for (const [name, values] of Object.entries(answer.samples)) {
+        (samples[name] ??= []).push(...values);
+      }
+    }
+    return {
+      samples,
+      received: answers.reduce((sum, answer) => sum + answer.received, 0),
+      cpu: answers.reduce((sum, answer) => sum + answer.cpuPercent, 0),
+    };
+  }
+
+  /** Waits until `count` events carrying a send time arrived (or `timeoutMs` passed). */
+  async waitFor(count: number, timeoutMs: number) {
+    const all: Record<string, number[]> = {};
+    let received = 0;
+    let cpu = 0;
+    const deadline = Date.now() + timeoutMs;
+    while (received < count && Date.now() < deadline) {
+      await sleep(50);
+      const part = await this.collect();
+      received += part.received;
+      cpu = Math.max(cpu, part.cpu);
+      for (const [name, values] of Object.entries(part.samples)) (all[name] ??= []).push(...values);
+    }
+    return { samples: all, received, cpu };
+  }
+
+  close(): void {
+    for (const child of this.children) child.kill();
+  }
+}
+
+/** Publishes at a fixed rate for a while, each message built by `body(i)`. */
+async function publishAtRate(
+  channel: ConfirmChannel,
+  exchange: string,
+  routingKey: string,
+  rate: number,
+  seconds: number,
+  body: (i: number) => object,
+): Promise<number> {
+  const tickMs = 10;
+  const started = performance.now();
+  let sent = 0;
+  const total = Math.round(rate * seconds);
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
+    for (; sent < due; sent += 1) {
+      const sentAt = Date.now();
+      channel.publish(exchange, routingKey, Buffer.from(JSON.stringify(body(sent))), {
+        contentType: 'application/json',
+        headers: { 'x-herald-sent-at': sentAt },
+      });
+    }
+    await sleep(tickMs);
+  }
+  await channel.waitForConfirms();
+  return sent;
+}
+
+interface TargetRun {
+  target: Target;
+  idleRssBytes: number;
+  idle: { streams: number; rssBytes: number; bytesPerStream: number }[];
+  rates: {
+    rate: number;
+    expected: number;
+    received: number;
+    deliveriesPerSecond: number;
+    latencyMs: LatencySummary;
+    serverCpuPercent: number;
+    loadCpuPercent: number;
+    rssBytes: number;
+  }[];
+  broadcasts: { kind: string; streams: number; latencyMs: LatencySummary }[];
+  live: { rate: number; expected: number; received: number; latencyMs: LatencySummary }[];
+}
+
+async function runTarget(target: Target, scenarios: Set<string>): Promise<TargetRun> {
+  const { env, cleanup } = benchEnvironment('postgres', {
+    database: args.database,
+    amqp: args.amqp,
+  });
+  Object.assign(env, { SSE_MAX_STREAMS_PER_USER: '100', RATE_LIMIT_PER_IP: '1000000' });
+  const server: HeraldProcess =
+    target === 'herald'
+      ? startHeraldProcess(env)
+      : startServerProcess(['--import', 'tsx', `bench/baselines/${target}.ts`], env);
+  const base = await server.ready;
+  const pid = server.child.pid!;
+  const connection = await connect(args.amqp);
+  const channel = await connection.createConfirmChannel();
+  const exchange = `${env.AMQP_PREFIX}notifications`;
+  const secret = target === 'herald' ? env.AUTH_JWT_SECRET : undefined;
+  await sleep(1000);
+  const result: TargetRun = {
+    target,
+    idleRssBytes: processUsage(pid).rssBytes,
+    idle: [],
+    rates: [],
+    broadcasts: [],
+    live: [],
+  };
+  log(`\n[${target}] ready at ${base}, RSS ${mb(result.idleRssBytes)}`);
+  try {
+    if (scenarios.has('a')) {
+      for (const streams of plan.idleSteps) {
+        const users = Array.from({ length: streams }, (_, i) => `idle-${i}`);
+        const load = await Load.open(base, target, users, 1, secret);
+        await sleep(2000);
+        const rssBytes = processUsage(pid).rssBytes;
+        const bytesPerStream = Math.round((rssBytes - result.idleRssBytes) / streams);
+        result.idle.push({ streams, rssBytes, bytesPerStream });
+        log(`  (a) ${streams} idle streams: RSS ${mb(rssBytes)}, ${kb(bytesPerStream)} per stream`);
+        load.close();
+        await sleep(1500);
+      }
+    }
+    if (!['b', 'c', 'd'].some((scenario) => scenarios.has(scenario))) return result;
+
+    const users = Array.from({ length: plan.streams / 2 }, (_, i) => `user-${i}`);
+    if (target === 'herald' && scenarios.has('d')) {
+      // Each user follows one of the topics; subscriptions are read when a stream opens.
+      await withPostgres(args.database, (client) =>
+        client.query(
+          `INSERT INTO "${env.DATABASE_SCHEMA}".topic_subscriptions (topic, user_id)
+           SELECT 'topic-' || (i % ${plan.topics}), 'user-' || i FROM generate_series(0, ${users.length - 1}) AS i`,
+        ),
+      );
+    }
+    const load = await Load.open(base, target, users, 2, secret);
+    await sleep(1000);
+    await load.collect();
+    log(`  ${plan.streams} streams open (${users.length} users × 2 tabs)`);
+    try {
+      if (scenarios.has('b')) {
+        for (const rate of plan.rates) {
+          const before = processUsage(pid);
+          const started = performance.now();
+          const sent = await publishAtRate(
+            channel,
+            exchange,
+            'notification.bench',
+            rate,
+            plan.seconds,
+            (i) => ({
+              recipients: { userIds: [users[(i * 7919) % users.length]] },
+              type: 'bench.rate',
+              title: 'Benchmark',
+              data: { sentAt: Date.now() },
+            }),
+          );
+          const expected = sent * 2;
+          const got = await load.waitFor(expected, 15_000);
+          const seconds = (performance.now() - started) / 1000;
+          const after = processUsage(pid);
+          const latencyMs = summarise(got.samples.notification ?? []);
+          const row = {
+            rate,
+            expected,
+            received: got.received,
+            deliveriesPerSecond: Math.round(got.received / seconds),
+            latencyMs,
+            serverCpuPercent: Math.round(((after.cpuMs - before.cpuMs) / (seconds * 1000)) * 100),
+            loadCpuPercent: Math.round(got.cpu),
+            rssBytes: after.rssBytes,
+          };
+          result.rates.push(row);
+          log(
+            `  (b) ${rate}/s: ${row.received}/${expected} delivered, p50 ${latencyMs.p50} ms, p99 ${latencyMs.p99} ms, max ${latencyMs.max} ms, server CPU ${row.serverCpuPercent} %, load CPU ${row.loadCpuPercent} %`,
+          );
+          await sleep(1000);
+          await load.collect();
+        }
+      }
+      if (scenarios.has('c')) {
+        for (const [kind, routingKey] of [
+          ['stored', 'notification.announcement'],
+          ['live', 'event.announcement'],
+        ] as const) {
+          const all: number[] = [];
+          for (let run = 0; run < plan.broadcasts; run += 1) {
+            await publishAtRate(channel, exchange, routingKey, 1, 1, () => ({
+              recipients: { broadcast: true },
+              type: 'announcement',
+              ...(kind === 'stored' && { title: 'To everyone' }),
+              data: { sentAt: Date.now() },
+            }));
+            const got = await load.waitFor(plan.streams, 30_000);
+            all.push(...(got.samples[kind === 'stored' ? 'notification' : 'live'] ?? []));
+            await sleep(500);
+            await load.collect();
+          }
+          const latencyMs = summarise(all);
+          result.broadcasts.push({ kind, streams: plan.streams, latencyMs });
+          log(
+            `  (c) ${kind} broadcast to ${plan.streams} streams: p50 ${latencyMs.p50} ms, last ${latencyMs.max} ms`,
+          );
+        }
+      }
+      if (scenarios.has('d') && target === 'herald') {
+        for (const rate of plan.liveRates) {
+          const sent = await publishAtRate(
+            channel,
+            exchange,
+            'event.tick',
+            rate,
+            plan.seconds,
+            (i) => ({
+              recipients: { topics: [`topic-${i % plan.topics}`] },
+              type: 'tick',
+              data: { sentAt: Date.now() },
+            }),
+          );
+          const expected = (sent * plan.streams) / plan.topics;
+          const got = await load.waitFor(expected, 15_000);
+          const latencyMs = summarise(got.samples.live ?? []);
+          result.live.push({ rate, expected, received: got.received, latencyMs });
+          log(
+            `  (d) live events to topics at ${rate}/s: ${got.received}/${expected} delivered, p50 ${latencyMs.p50} ms, p99 ${latencyMs.p99} ms`,
+          );
+          await sleep(1000);
+          await load.collect();
+        }
+      }
+    } finally {
+      load.close();
+    }
+    return result;
+  } finally {
+    await connection.close().catch(() => undefined);
+    server.child.kill('SIGKILL');
+    await cleanup();
+  }
+}
+
+function ingestRun(): unknown {
+  log(`\n[ingest] ${plan.ingestMessages} messages on PostgreSQL and PGlite`);
+  const output = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', 'bench/ingest.ts', '--json', '--messages', String(plan.ingestMessages)],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return JSON.parse(output.trim().split('\n').at(-1)!);
+}
+
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+
+async function main(): Promise<void> {
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const scenarios = new Set(args.scenarios.split(','));
+  const targets = args.targets.split(',') as Target[];
+  log(`Benchmark (${quick ? 'quick' : 'full'}) on ${describeMachine()}`);
+  const started = Date.now();
+  const runs: TargetRun[] = [];
+  for (const target of targets) runs.push(await runTarget(target, scenarios));
+  const ingest = scenarios.has('e') ? ingestRun() : undefined;
+  const results = {
+    date: new Date().toISOString(),
+    machine: describeMachine(),
+    quick,
+    plan,
+    minutes: Number(((Date.now() - started) / 60_000).toFixed(1)),
+    runs,
+    ingest,
+  };
+  mkdirSync('bench/results', { recursive: true });
+  const file = `bench/results/${quick ? 'quick' : 'full'}-${results.date.slice(0, 19).replace(/:/g, '')}.json`;
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  const report = render(results);
+  process.stdout.write(`\n${report}\n`);
+  log(`results: ${file} (${results.minutes} min)`);
+  if (!quick || args.write) writeDocs(report, runs);
+  process.exit(0);
+}
+
+/** The Markdown tables of a run. */
+function render(results: {
+  date: string;
+  machine: string;
+  quick: boolean;
+  minutes: number;
+  runs: TargetRun[];
+  ingest?: unknown;
+}): string {
+  const lines: string[] = [
+    `Run of ${results.date.slice(0, 16).replace('T', ' ')} UTC (${results.quick ? 'quick' : 'full'}, ${results.minutes} min) on ${results.machine}.`,
+    '',
+  ];
+  const herald = results.runs.find((run) => run.target === 'herald');
+  const idleRuns = results.runs.filter((run) => run.idle.length > 0);
+  if (idleRuns.length > 0) {
+    lines.push('### (a) Idle streams: memory per stream', '');
+    lines.push('| target | streams | RSS | per stream |', '| --- | --- | --- | --- |');
+    for (const run of idleRuns) {
+      for (const step of run.idle) {
+        lines.push(
+          `| ${run.target} | ${step.streams} | ${mb(step.rssBytes)} | ${kb(step.bytesPerStream)} |`,
+        );
+      }
+    }
+    lines.push('');
+  }
+  const rateRuns = results.runs.filter((run) => run.rates.length > 0);
+  if (rateRuns.length > 0) {
+    lines.push(
+      `### (b) Personal notifications, ${plan.streams} streams (${plan.streams / 2} users × 2 tabs)`,
+      '',
+    );
+    lines.push(
+      '| target | offered/s | delivered | deliveries/s | p50 ms | p90 ms | p99 ms | max ms | server CPU | load CPU |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    );
+    for (const run of rateRuns) {
+      for (const row of run.rates) {
+        const l = row.latencyMs;
+        lines.push(
+          `| ${run.target} | ${row.rate} | ${row.received}/${row.expected} | ${row.deliveriesPerSecond} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.max} | ${row.serverCpuPercent} % | ${row.loadCpuPercent} % |`,
+        );
+      }
+    }
+    lines.push('');
+    if (herald && herald.rates.length > 0 && rateRuns.length > 1) {
+      lines.push('Herald / baseline, deliveries/s at the highest offered rate:', '');
+      const top = (run: TargetRun) => run.rates.at(-1)!.deliveriesPerSecond;
+      for (const run of rateRuns.filter((other) => other.target !== 'herald')) {
+        lines.push(`- Herald / ${run.target}: ${(top(herald) / top(run)).toFixed(2)}×`);
+      }
+      lines.push('');
+    }
+  }
+  const broadcastRuns = results.runs.filter((run) => run.broadcasts.length > 0);
+  if (broadcastRuns.length > 0) {
+    lines.push('### (c) One broadcast to every stream', '');
+    lines.push(
+      '| target | kind | streams | p50 ms | p99 ms | last ms |',
+      '| --- | --- | --- | --- | --- | --- |',
+    );
+    for (const run of broadcastRuns) {
+      for (const row of run.broadcasts) {
+        lines.push(
+          `| ${run.target} | ${row.kind} | ${row.streams} | ${row.latencyMs.p50} | ${row.latencyMs.p99} | ${row.latencyMs.max} |`,
+        );
+      }
+    }
+    lines.push('');
+  }
+  if (herald && herald.live.length > 0) {
+    lines.push(`### (d) Live events to ${plan.topics} topics (Herald)`, '');
+    lines.push(
+      '| events/s | delivered | p50 ms | p99 ms | max ms |',
+      '| --- | --- | --- | --- | --- |',
+    );
+    for (const row of herald.live) {
+      lines.push(
+        `| ${row.rate} | ${row.received}/${row.expected} | ${row.latencyMs.p50} | ${row.latencyMs.p99} | ${row.latencyMs.max} |`,
+      );
+    }
+    lines.push('');
+  }
+  if (results.ingest) {
+    lines.push('### (e) Ingest only (no streams)', '');
+    lines.push(
+      '| storage | messages | rows | seconds | stored/s |',
+      '| --- | --- | --- | --- | --- |',
+    );
+    for (const row of results.ingest as {
+      storage: string;
+      messages: number;
+      rows: number;
+      seconds: number;
+      rowsPerSecond: number;
+    }[]) {
+      lines.push(
+        `| ${row.storage} | ${row.messages} | ${row.rows} | ${row.seconds} | ${row.rowsPerSecond} |`,
+      );
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+/** Rewrites the results part of docs/BENCHMARKS.md and the charts it shows. */
+function writeDocs(report: string, runs: TargetRun[]): void {
+  mkdirSync('docs/bench', { recursive: true });
+  const latency: Series[] = runs
+    .filter((run) => run.rates.length > 0)
+    .map((run) => ({
+      name: `${run.target} p99`,
+      points: run.rates.map((row) => ({ x: row.rate, y: row.latencyMs.p99 })),
+    }));
+  writeFileSync(
+    'docs/bench/latency.svg',
+    lineChart(
+      'p99 latency vs offered load (10,000 streams)',
+      'notifications/s',
+      'p99 latency (ms)',
+      latency,
+    ),
+  );
+  const memory: Series[] = runs
+    .filter((run) => run.idle.length > 0)
+    .map((run) => ({
+      name: run.target,
+      points: run.idle.map((step) => ({ x: step.streams, y: step.rssBytes / 2 ** 20 })),
+    }));
+  writeFileSync(
+    'docs/bench/memory.svg',
+    lineChart('Server memory vs open streams', 'open streams', 'RSS (MB)', memory),
+  );
+  const path = 'docs/BENCHMARKS.md';
+  const doc = readFileSync(path, 'utf8');
+  const start = doc.indexOf('<!-- results:start -->');
+  const end = doc.indexOf('<!-- results:end -->');
+  if (start < 0 || end < 0) throw new Error(`${path} has no results markers`);
+  writeFileSync(
+    path,
+    `${doc.slice(0, start)}<!-- results:start -->\n\n${report}\n<!-- results:end -->${doc.slice(end + '<!-- results:end -->'.length)}`,
+  );
+  log(`wrote ${path}, docs/bench/latency.svg, docs/bench/memory.svg`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,121 @@
+/**
+ * Load generator, run as a child process of bench/bench.ts (one per 10,000 streams, the file
+ * descriptor limit being 20,000 per process here). It opens SSE streams over raw HTTP, one socket
+ * each, and reports over IPC: when they are open, and the latency of every event that carries a
+ * `sentAt` (ms since the epoch) in its data, by event name.
+ *
+ * Parent → child: { kind: 'open', base, users: string[], tabs, token?: { secret } | undefined,
+ * path }, { kind: 'collect' } (answered with the samples since the last collect), { kind: 'stop' }.
+ */
+import { request } from 'node:http';
+import { SignJWT } from 'jose';
+
+interface OpenCommand {
+  kind: 'open';
+  /** http://127.0.0.1:port */
+  base: string;
+  /** Stream path; `{user}` is replaced by the user id (for servers without authentication). */
+  path: string;
+  users: string[];
+  /** Streams per user. */
+  tabs: number;
+  /** HS256 secret: each user gets a token (Herald). */
+  secret?: string;
+}
+
+type Command = OpenCommand | { kind: 'collect' } | { kind: 'stop' };
+
+const samples: Record<string, number[]> = {};
+let received = 0;
+let cpuMark = process.cpuUsage();
+let wallMark = performance.now();
+
+function onFrame(frame: string): void {
+  let name = 'message';
+  let data = '';
+  for (const line of frame.split('\n')) {
+    if (line.startsWith('event: ')) name = line.slice(7);
+    else if (line.startsWith('data: ')) data += line.slice(6);
+  }
+  if (!data.includes('sentAt')) return;
+  const sentAt = /"sentAt":(\d+)/.exec(data)?.[1];
+  if (!sentAt) return;
+  received += 1;
+  (samples[name] ??= []).push(Date.now() - Number(sentAt));
+}
+
+function open(base: string, path: string, headers: Record<string, string>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}${path}`, { headers, agent: false }, (response) => {
+      if (response.statusCode !== 200) {
+        reject(new Error(`${path}: HTTP ${response.statusCode}`));
+        response.resume();
+        return;
+      }
+      response.setEncoding('utf8');
+      let pending = '';
+      let opened = false;
+      response.on('data', (chunk: string) => {
+        if (!opened) {
+          opened = true;
+          resolve();
+        }
+        pending += chunk;
+        let end: number;
+        while ((end = pending.indexOf('\n\n')) >= 0) {
+          onFrame(pending.slice(0, end));
+          pending = pending.slice(end + 2);
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function openAll(command: OpenCommand): Promise<void> {
+  const secret = command.secret ? new TextEncoder().encode(command.secret) : undefined;
+  const batch = 250;
+  const work: (() => Promise<void>)[] = [];
+  for (const user of command.users) {
+    let headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (secret) {
+      const token = await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(user)
+        .setExpirationTime('2h')
+        .sign(secret);
+      headers = { ...headers, authorization: `Bearer ${token}` };
+    }
+    const path = command.path.replace('{user}', encodeURIComponent(user));
+    for (let tab = 0; tab < command.tabs; tab += 1)
+      work.push(() => open(command.base, path, headers));
+  }
+  for (let start = 0; start < work.length; start += batch) {
+    await Promise.all(work.slice(start, start + batch).map((task) => task()));
+  }
+}
+
+process.on('message', (command: Command) => {
+  if (command.kind === 'open') {
+    openAll(command).then(
+      () => process.send!({ kind: 'opened' }),
+      (error: unknown) => process.send!({ kind: 'error', message: String(error) }),
+    );
+  } else if (command.kind === 'collect') {
+    const cpu = process.cpuUsage(cpuMark);
+    const wall = performance.now() - wallMark;
+    process.send!({
+      kind: 'samples',
+      samples,
+      received,
+      cpuPercent: ((cpu.user + cpu.system) / 1000 / wall) * 100,
+    });
+    for (const name of Object.keys(samples)) delete samples[name];
+    received = 0;
+    cpuMark = process.cpuUsage();
+    wallMark = performance.now();
+  } else {
+    process.exit(0);
+  }
+});
