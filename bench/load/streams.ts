@@ -28,7 +28,6 @@ type Command = OpenCommand | { kind: 'collect' } | { kind: 'stop' };
 const samples: Record<string, number[]> = {};
 let received = 0;
 let cpuMark = process.cpuUsage();
-let wallMark = performance.now();
 
 function onFrame(frame: string): void {
   let name = 'message';
@@ -56,13 +55,15 @@ function open(base: string, path: string, headers: Record<string, string>): Prom
       let pending = '';
       let opened = false;
       response.on('data', (chunk: string) => {
-        if (!opened) {
-          opened = true;
-          resolve();
-        }
         pending += chunk;
         let end: number;
         while ((end = pending.indexOf('\n\n')) >= 0) {
+          // Open = the first event arrived (the server's first unread-count, sent once the
+          // stream is live); the headers alone come earlier.
+          if (!opened && pending.slice(0, end).includes('event: ')) {
+            opened = true;
+            resolve();
+          }
           onFrame(pending.slice(0, end));
           pending = pending.slice(end + 2);
         }
@@ -104,17 +105,10 @@ process.on('message', (command: Command) => {
     );
   } else if (command.kind === 'collect') {
     const cpu = process.cpuUsage(cpuMark);
-    const wall = performance.now() - wallMark;
-    process.send!({
-      kind: 'samples',
-      samples,
-      received,
-      cpuPercent: ((cpu.user + cpu.system) / 1000 / wall) * 100,
-    });
+    process.send!({ kind: 'samples', samples, received, cpuMs: (cpu.user + cpu.system) / 1000 });
     for (const name of Object.keys(samples)) delete samples[name];
     received = 0;
     cpuMark = process.cpuUsage();
-    wallMark = performance.now();
   } else {
     process.exit(0);
   }

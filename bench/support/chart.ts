@@ -15,24 +15,43 @@ const niceMax = (value: number) => {
   return [1, 2, 2.5, 5, 10].map((step) => step * power).find((max) => max >= value)!;
 };
 
-/** A line chart as a self-contained SVG file (no dependencies), for docs/BENCHMARKS.md. */
-export function lineChart(title: string, xLabel: string, yLabel: string, series: Series[]): string {
+/**
+ * A line chart as a self-contained SVG file (no dependencies), for docs/BENCHMARKS.md. `logY`
+ * for values that span decades (latencies from milliseconds to seconds).
+ */
+export function lineChart(
+  title: string,
+  xLabel: string,
+  yLabel: string,
+  series: Series[],
+  { logY = false } = {},
+): string {
   const points = series.flatMap((line) => line.points);
   const xMax = niceMax(Math.max(...points.map((point) => point.x)));
-  const yMax = niceMax(Math.max(...points.map((point) => point.y)));
+  const yMax = logY
+    ? 10 ** Math.ceil(Math.log10(Math.max(10, ...points.map((point) => point.y))))
+    : niceMax(Math.max(...points.map((point) => point.y)));
   const plotW = WIDTH - PAD.left - PAD.right;
   const plotH = HEIGHT - PAD.top - PAD.bottom;
   const x = (value: number) => PAD.left + (value / xMax) * plotW;
-  const y = (value: number) => PAD.top + plotH - (value / yMax) * plotH;
+  const fraction = (value: number) =>
+    logY ? Math.log10(Math.max(1, value)) / Math.log10(yMax) : value / yMax;
+  const y = (value: number) => PAD.top + plotH - fraction(value) * plotH;
   const ticks = [0, 0.25, 0.5, 0.75, 1];
+  const yTicks = logY
+    ? Array.from({ length: Math.log10(yMax) + 1 }, (_, power) => 10 ** power)
+    : ticks.map((tick) => tick * yMax);
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${WIDTH / 2}" y="22" text-anchor="middle" font-size="15">${escape(title)}</text>`,
+    ...yTicks.map(
+      (value) =>
+        `<line x1="${PAD.left}" x2="${PAD.left + plotW}" y1="${y(value)}" y2="${y(value)}" stroke="#e5e7eb"/>` +
+        `<text x="${PAD.left - 8}" y="${y(value) + 4}" text-anchor="end">${format(value)}</text>`,
+    ),
     ...ticks.map(
       (tick) =>
-        `<line x1="${PAD.left}" x2="${PAD.left + plotW}" y1="${y(tick * yMax)}" y2="${y(tick * yMax)}" stroke="#e5e7eb"/>` +
-        `<text x="${PAD.left - 8}" y="${y(tick * yMax) + 4}" text-anchor="end">${format(tick * yMax)}</text>` +
         `<text x="${x(tick * xMax)}" y="${PAD.top + plotH + 18}" text-anchor="middle">${format(tick * xMax)}</text>`,
     ),
     `<line x1="${PAD.left}" x2="${PAD.left}" y1="${PAD.top}" y2="${PAD.top + plotH}" stroke="#111"/>`,
