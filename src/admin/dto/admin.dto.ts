@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, PickType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { NAME, NAME_RULE, PRINTABLE } from '../../notifications/addressed-message';
@@ -63,12 +63,5 @@ export class NotificationSearchQuery extends PageQuery {
   type?: string;
 }
 
-export class DeadLetterQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 100 })
-  @IsOptional()
-  @Type(() => Number)
-  @Min(1)
-  @Max(1000)
-  @IsInt()
-  limit: number = 100;
-}
+/** `?limit=` alone: dead letters are not per tenant and have no cursor. */
+export class DeadLetterQuery extends PickType(PageQuery, ['limit'] as const) {}
