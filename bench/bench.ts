@@ -63,6 +63,7 @@ const plan = {
   idleSteps: quick ? [1000, 3000] : [1000, 5000, 10000, 19000],
   streams: quick ? 2000 : 10000,
   rates: quick ? [500] : [500, 1000, 2000, 4000],
+  liveUserRates: quick ? [2000] : [1000, 4000, 8000],
   seconds: quick ? 4 : 15,
   broadcasts: quick ? 1 : 3,
   liveRates: quick ? [1000] : [1000, 5000],
@@ -183,6 +184,20 @@ class Load {
   }
 }
 
+/** Deliveries per second of the server's CPU time: what one core would sustain at that pace. */
+function perCpuSecond(row: TargetRun['rates'][number]): number {
+  return Math.round(row.deliveriesPerSecond / Math.max(0.01, row.serverCpuPercent / 100));
+}
+
+/** Empties the queues a target consumes: what a saturated target had not taken yet. */
+async function purgeBacklog(channel: ConfirmChannel, target: Target, prefix: string) {
+  const queues =
+    target === 'herald'
+      ? [`${prefix}notifications.ingest`, `${prefix}notifications.live`]
+      : [`${prefix}notifications.baseline`];
+  for (const queue of queues) await channel.purgeQueue(queue);
+}
+
 /** Appends without spreading: a spread of 100,000 arguments overflows the stack. */
 function append(target: number[], values: number[]): void {
   for (const value of values) target.push(value);
@@ -221,6 +236,8 @@ interface TargetRun {
   idleRssBytes: number;
   idle: { streams: number; rssBytes: number; bytesPerStream: number }[];
   rates: {
+    /** `stored`: notification.* (Herald stores each); `live`: event.* to the same users. */
+    kind: 'stored' | 'live';
     rate: number;
     expected: number;
     received: number;
@@ -292,19 +309,23 @@ async function runTarget(target: Target, scenarios: Set<string>): Promise<Target
     log(`  ${plan.streams} streams open (${users.length} users × 2 tabs)`);
     try {
       if (scenarios.has('b')) {
-        for (const rate of plan.rates) {
+        const phases = [
+          ...plan.rates.map((rate) => ({ kind: 'stored' as const, rate })),
+          ...plan.liveUserRates.map((rate) => ({ kind: 'live' as const, rate })),
+        ];
+        for (const { kind, rate } of phases) {
           const before = processUsage(pid);
           const started = performance.now();
           const sent = await publishAtRate(
             channel,
             exchange,
-            'notification.bench',
+            kind === 'stored' ? 'notification.bench' : 'event.bench',
             rate,
             plan.seconds,
             (i) => ({
               recipients: { userIds: [users[(i * 7919) % users.length]] },
               type: 'bench.rate',
-              title: 'Benchmark',
+              ...(kind === 'stored' && { title: 'Benchmark' }),
               data: { sentAt: Date.now() },
             }),
           );
@@ -312,8 +333,11 @@ async function runTarget(target: Target, scenarios: Set<string>): Promise<Target
           const got = await load.waitFor(expected, 15_000, started);
           const seconds = (performance.now() - started) / 1000;
           const after = processUsage(pid);
-          const latencyMs = summarise(got.samples.notification ?? []);
+          const latencyMs = summarise(
+            got.samples[kind === 'stored' ? 'notification' : 'live'] ?? [],
+          );
           const row = {
+            kind,
             rate,
             expected,
             received: got.received,
@@ -325,8 +349,10 @@ async function runTarget(target: Target, scenarios: Set<string>): Promise<Target
           };
           result.rates.push(row);
           log(
-            `  (b) ${rate}/s: ${row.received}/${expected} delivered, p50 ${latencyMs.p50} ms, p99 ${latencyMs.p99} ms, max ${latencyMs.max} ms, server CPU ${row.serverCpuPercent} %, load CPU ${row.loadCpuPercent} %`,
+            `  (b) ${kind} ${rate}/s: ${row.received}/${expected} delivered, p50 ${latencyMs.p50} ms, p99 ${latencyMs.p99} ms, max ${latencyMs.max} ms, server CPU ${row.serverCpuPercent} %, load CPU ${row.loadCpuPercent} %`,
           );
+          // A target that fell behind does not carry its backlog into the next phase.
+          await purgeBacklog(channel, target, env.AMQP_PREFIX);
           await sleep(1000);
           await load.collect();
         }
@@ -475,23 +501,38 @@ function render(results: {
       '',
     );
     lines.push(
-      '| target | offered/s | delivered | deliveries/s | p50 ms | p90 ms | p99 ms | max ms | server CPU | load CPU |',
-      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      '| target | kind | offered/s | delivered | deliveries/s | p50 ms | p90 ms | p99 ms | max ms | server CPU | per CPU-second | load CPU |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     );
     for (const run of rateRuns) {
       for (const row of run.rates) {
         const l = row.latencyMs;
         lines.push(
-          `| ${run.target} | ${row.rate} | ${row.received}/${row.expected} | ${row.deliveriesPerSecond} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.max} | ${row.serverCpuPercent} % | ${row.loadCpuPercent} % |`,
+          `| ${run.target} | ${row.kind} | ${row.rate} | ${row.received}/${row.expected} | ${row.deliveriesPerSecond} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.max} | ${row.serverCpuPercent} % | ${perCpuSecond(row)} | ${row.loadCpuPercent} % |`,
         );
       }
     }
     lines.push('');
     if (herald && herald.rates.length > 0 && rateRuns.length > 1) {
-      lines.push('Herald / baseline, deliveries/s at the highest offered rate:', '');
-      const top = (run: TargetRun) => run.rates.at(-1)!.deliveriesPerSecond;
+      // Capacity, where the load could not saturate every target: deliveries per second of
+      // server CPU, at the highest rate each kept up with (all delivered, p99 under a second).
+      lines.push(
+        'Herald / baseline, deliveries per CPU-second at the highest rate each kept up with:',
+        '',
+      );
+      const capacity = (run: TargetRun, kind: string) => {
+        const kept = run.rates.filter(
+          (row) => row.kind === kind && row.received === row.expected && row.latencyMs.p99 < 1000,
+        );
+        return kept.length > 0 ? perCpuSecond(kept.at(-1)!) : NaN;
+      };
       for (const run of rateRuns.filter((other) => other.target !== 'herald')) {
-        lines.push(`- Herald / ${run.target}: ${(top(herald) / top(run)).toFixed(2)}×`);
+        for (const kind of ['stored', 'live']) {
+          const ratio = capacity(herald, kind) / capacity(run, kind);
+          if (Number.isFinite(ratio)) {
+            lines.push(`- ${kind}: Herald / ${run.target} = ${ratio.toFixed(2)}×`);
+          }
+        }
       }
       lines.push('');
     }

@@ -21,7 +21,9 @@ export async function consumeBenchMessages(
   const channel = await connection.createChannel();
   const exchange = `${env.AMQP_PREFIX ?? ''}notifications`;
   await channel.assertExchange(exchange, 'topic', { durable: true });
-  const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+  // Named, so that the benchmark can purge a backlog between phases (see QUEUE in bench.ts).
+  const queue = `${exchange}.baseline`;
+  await channel.assertQueue(queue, { durable: false, autoDelete: true });
   await channel.bindQueue(queue, exchange, 'notification.#');
   await channel.bindQueue(queue, exchange, 'event.#');
   await channel.prefetch(300);
