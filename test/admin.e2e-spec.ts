@@ -1,4 +1,6 @@
-import { TestBroker } from './support/amqp';
+import { connect } from 'amqplib';
+import { amqpTopology } from '../src/messaging/amqp-topology';
+import { TEST_AMQP_URL, TestBroker } from './support/amqp';
 import { RunningHerald, startHerald } from './support/herald';
 import { eventually } from './support/eventually';
 import { api } from './support/http';
@@ -176,9 +178,48 @@ describe('admin API', () => {
     });
     expect(back).toMatchObject({ messageId: 'broken-1', code: 'invalid', replays: 1 });
 
+    // One the broker dead-lettered itself (no Herald headers) cannot be replayed: it moves to the
+    // end and does not block the one behind it.
+    await api(herald, 'DELETE', path, { token: admin });
+    const { deadLetterExchange } = amqpTopology(herald.config.amqp);
+    const connection = await connect(TEST_AMQP_URL);
+    try {
+      const channel = await connection.createConfirmChannel();
+      channel.publish(deadLetterExchange, 'notification.orphan', Buffer.from('{}'), {
+        messageId: 'orphan-1',
+      });
+      await channel.waitForConfirms();
+    } finally {
+      await connection.close();
+    }
+    await broker.publish(
+      herald,
+      'notification.broken',
+      { recipients: {}, title: 'no recipients' },
+      { messageId: 'broken-2' },
+    );
+    await eventually(async () =>
+      expect((await api(herald, 'GET', path, { token: admin })).body.total).toBe(2),
+    );
+    expect(await api(herald, 'POST', `${path}/replay`, { token: admin })).toMatchObject({
+      status: 200,
+      body: { replayed: 1, kept: 1 },
+    });
+    const after = await eventually(async () => {
+      const answer = await api(herald, 'GET', path, { token: admin });
+      expect(answer.body.items).toHaveLength(2);
+      return answer.body.items as { messageId: string; replays: number }[];
+    });
+    expect(after.map(({ messageId, replays }) => [messageId, replays])).toEqual(
+      expect.arrayContaining([
+        ['orphan-1', 0],
+        ['broken-2', 1],
+      ]),
+    );
+
     expect(await api(herald, 'DELETE', path, { token: admin })).toMatchObject({
       status: 200,
-      body: { purged: 1 },
+      body: { purged: 2 },
     });
     expect((await api(herald, 'GET', path, { token: admin })).body).toEqual({
       items: [],

@@ -64,7 +64,8 @@ export class AdminInspectController {
     const { connections, users } = this.registry.count(scope);
     const [notifications, deadLetters] = await Promise.all([
       this.notifications.count(scope),
-      this.deadLetters.depth(),
+      // Stats stay up while RabbitMQ is away, with the depth last seen.
+      this.deadLetters.depth().catch(() => this.deadLetters.lastKnownDepth),
     ]);
     return { connections, usersOnline: users, notifications, deadLetters };
   }

@@ -49,6 +49,11 @@ abstract class RateLimitGuard extends ThrottlerGuard {
     return Promise.resolve(context.getType() !== 'http');
   }
 
+  /** One budget per address or user across every route (the default key is per route). */
+  protected override generateKey(_context: ExecutionContext, tracker: string, name: string) {
+    return `${name}:${tracker}`;
+  }
+
   /** The limit's name stays out of the header names: `RateLimit-Remaining`, not `…-ip`. */
   protected override setResponseHeader(
     res: Record<string, unknown>,

@@ -6,9 +6,29 @@ import { HeraldConfig } from '../config/herald-config';
 
 const REQUEST_ID = /^[\w.:-]{1,100}$/;
 
-/** `?ticket=…` in a logged URL becomes `?ticket=[redacted]`: a ticket opens a stream. */
+/**
+ * `?ticket=…` in a logged URL becomes `?ticket=[redacted]`: a ticket opens a stream. Keys are
+ * compared decoded, as the query parser reads them (`%74icket` is `ticket` too).
+ */
 export function withoutTicket(url: string | undefined): string | undefined {
-  return url?.replace(/([?&]ticket=)[^&#]*/gi, '$1[redacted]');
+  const query = url?.indexOf('?') ?? -1;
+  if (url === undefined || query < 0) return url;
+  const parts = url
+    .slice(query + 1)
+    .split('&')
+    .map((part) => {
+      const key = part.split('=')[0];
+      return decodedKey(key).toLowerCase() === 'ticket' ? `${key}=[redacted]` : part;
+    });
+  return `${url.slice(0, query + 1)}${parts.join('&')}`;
+}
+
+function decodedKey(key: string): string {
+  try {
+    return decodeURIComponent(key.replace(/\+/g, ' '));
+  } catch {
+    return key;
+  }
 }
 
 /**

@@ -79,6 +79,7 @@ export class AmqpServer
     for (const { channel, tag } of this.consumers) {
       await channel.cancel(tag).catch(() => undefined);
     }
+    this.setStatus('disconnected'); // not ready any more: out of the load balancer while draining
     await Promise.race([Promise.allSettled(this.inFlight), delay(IN_FLIGHT_WAIT_MS)]);
     await closeBroker(this.channel, this.connection);
     this.setStatus('closed');

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { ConfirmChannel, GetMessage, Options } from 'amqplib';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
@@ -15,6 +16,8 @@ const CONNECT_TIMEOUT_MS = 5_000;
 /** How often the dead-letter depth metric is refreshed (a scrape never waits for the broker). */
 const DEPTH_REFRESH_MS = 15_000;
 const REPLAYS_HEADER = 'x-herald-replays';
+/** Marks the copies one replay published, so that it does not take them again. */
+const PASS_HEADER = 'x-herald-replay-pass';
 
 export interface DeadLetter {
   messageId: string | null;
@@ -37,7 +40,7 @@ export interface DeadLetter {
 export interface ReplayResult {
   /** Published back to where they came from, and removed from the dead-letter queue. */
   replayed: number;
-  /** Left in the dead-letter queue: no original exchange to send them to, or not confirmed. */
+  /** Kept, moved to the end of the queue: no original exchange to send them to. */
   kept: number;
 }
 
@@ -78,6 +81,11 @@ export class DeadLetters implements OnApplicationBootstrap, OnApplicationShutdow
     await closeBroker(this.channel, this.connection);
   }
 
+  /** The depth last seen (every 15 s, and on every `depth()`), for when the broker is away. */
+  get lastKnownDepth(): number {
+    return this.lastDepth;
+  }
+
   /** Messages waiting in the dead-letter queue (not counting any being looked at right now). */
   async depth(): Promise<number> {
     const { messageCount } = await this.call((channel) =>
@@ -108,23 +116,41 @@ export class DeadLetters implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   /**
-   * Replays up to `limit` of the dead letters there now (those that fail again go back to the end
-   * of the queue and are not taken twice by the same replay).
+   * Replays up to `limit` dead letters, oldest first. Every copy it publishes carries this
+   * replay's pass id, and so does a replayed one that fails again and comes back: meeting one
+   * means the queue went round once, and the replay stops there.
    */
   async replay(limit: number): Promise<ReplayResult> {
     return this.call(async (channel) => {
-      const present = (await channel.checkQueue(this.topology.deadLetterQueue)).messageCount;
+      const pass = randomUUID();
       const result: ReplayResult = { replayed: 0, kept: 0 };
-      for (let i = 0; i < Math.min(limit, present); i += 1) {
+      for (let i = 0; i < limit; i += 1) {
         const message = await channel.get(this.topology.deadLetterQueue, { noAck: false });
         if (!message) break;
-        if (await this.republish(channel, message)) {
-          channel.ack(message);
-          result.replayed += 1;
-        } else {
+        if (message.properties.headers?.[PASS_HEADER] === pass) {
           channel.nack(message, false, true);
-          result.kept += 1;
+          break;
         }
+        const target = replayTarget(message);
+        // One with nowhere to go (dead-lettered by the broker itself, without Herald's headers)
+        // moves to the end of the queue, so that it does not block the ones behind it.
+        const copied = await this.publishCopy(
+          channel,
+          message,
+          target ?? {
+            exchange: this.topology.deadLetterExchange,
+            routingKey: message.fields.routingKey,
+          },
+          target !== null,
+          pass,
+        );
+        if (!copied) {
+          channel.nack(message, false, true); // the broker is in trouble: stop here
+          break;
+        }
+        channel.ack(message);
+        if (target) result.replayed += 1;
+        else result.kept += 1;
       }
       if (result.replayed + result.kept > 0) {
         this.logger.log(`Replayed ${result.replayed} dead letters (${result.kept} kept)`);
@@ -142,27 +168,34 @@ export class DeadLetters implements OnApplicationBootstrap, OnApplicationShutdow
     return messageCount;
   }
 
-  private async republish(channel: ChannelWrapper, message: GetMessage): Promise<boolean> {
+  /** Publishes a copy (as a replay, or unchanged) and answers whether the broker confirmed it. */
+  private async publishCopy(
+    channel: ChannelWrapper,
+    message: GetMessage,
+    to: { exchange: string; routingKey: string },
+    asReplay: boolean,
+    pass: string,
+  ): Promise<boolean> {
     const { headers = {}, ...properties } = message.properties;
-    const exchange = headerText(headers, 'x-herald-original-exchange');
-    const routingKey = headerText(headers, 'x-herald-original-routing-key');
-    if (exchange === null || routingKey === null) return false;
-    const kept = Object.fromEntries(
-      Object.entries(headers as Record<string, unknown>).filter(
-        ([name]) => !name.startsWith('x-herald-') && !name.startsWith('x-death'),
+    const replayHeaders = () => ({
+      ...Object.fromEntries(
+        Object.entries(headers as Record<string, unknown>).filter(
+          ([name]) => !name.startsWith('x-herald-') && !name.startsWith('x-death'),
+        ),
       ),
-    );
+      [REPLAYS_HEADER]: replaysOf(headers) + 1,
+    });
     try {
-      await channel.publish(exchange, routingKey, message.content, {
+      await channel.publish(to.exchange, to.routingKey, message.content, {
         ...(properties as Options.Publish),
         // A reply queue of long ago is gone; a replay is answered by nobody.
-        replyTo: undefined,
-        headers: { ...kept, [REPLAYS_HEADER]: replaysOf(headers) + 1 },
+        replyTo: asReplay ? undefined : (properties.replyTo as string | undefined),
+        headers: { ...(asReplay ? replayHeaders() : headers), [PASS_HEADER]: pass },
         persistent: true,
       });
       return true;
     } catch (error) {
-      this.logger.warn(`Replay of ${message.properties.messageId} not confirmed: ${String(error)}`);
+      this.logger.warn(`Copy of ${message.properties.messageId} not confirmed: ${String(error)}`);
       return false;
     }
   }
@@ -195,6 +228,14 @@ export class DeadLetters implements OnApplicationBootstrap, OnApplicationShutdow
     });
     return this.channel;
   }
+}
+
+/** Where a dead letter was first published, from Herald's headers; null when it has none. */
+function replayTarget(message: GetMessage): { exchange: string; routingKey: string } | null {
+  const headers = message.properties.headers ?? {};
+  const exchange = headerText(headers, 'x-herald-original-exchange');
+  const routingKey = headerText(headers, 'x-herald-original-routing-key');
+  return exchange === null || routingKey === null ? null : { exchange, routingKey };
 }
 
 function describe(message: GetMessage): DeadLetter {

@@ -173,6 +173,34 @@ describe('IntakeService', () => {
     expect(new Set(stored.map((n) => n.topic))).toEqual(new Set(['orders']));
   });
 
+  it('fails the fan-out when a page fails (so the message is retried), leaving nothing unhandled', async () => {
+    const many = Array.from({ length: 3 * FAN_OUT_PAGE }, (_, i) => `u${1e6 + i}`);
+    audience.subscribers.set('orders', many);
+    const insert = repository.insertMany.bind(repository);
+    let calls = 0;
+    // The named users' transaction, then page 1; page 2 fails while page 3 is being read.
+    repository.insertMany = (drafts) =>
+      ++calls === 3 ? Promise.reject(new Error('storage down')) : insert(drafts);
+    const read = audience.page.bind(audience);
+    let reads = 0;
+    audience.page = (...args) =>
+      ++reads === 3
+        ? new Promise((resolve) => setTimeout(() => resolve(read(...args)), 20))
+        : read(...args);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await expect(
+        service.create([command({ id: 'k', recipients: { topics: ['orders'] } })]),
+      ).rejects.toThrow('storage down');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('stores once for a user named and subscribed, and tags the topic', async () => {
     audience.subscribers.set('orders', ['a', 'b']);
     audience.subscribers.set('news', ['b', 'c']);

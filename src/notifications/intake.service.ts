@@ -117,7 +117,11 @@ export class IntakeService {
         const drafts = page
           .filter((member) => !named.has(member.userId))
           .map((member) => draftOf(command, member.userId, member.topic));
-        pages.push(this.store([drafts]).then(([stored]) => stored));
+        const storing = this.store([drafts]).then(([stored]) => stored);
+        // Handled below; without this, a page failing while the loop awaits another would be an
+        // unhandled rejection, which ends the process.
+        storing.catch(() => undefined);
+        pages.push(storing);
         if (pages.length >= FAN_OUT_IN_FLIGHT) await pages[pages.length - FAN_OUT_IN_FLIGHT];
         if (page.length < FAN_OUT_PAGE) break;
         after = page[page.length - 1].userId;

@@ -106,9 +106,12 @@ export class StreamsService implements BeforeApplicationShutdown {
       };
       expireAtTokenEnd();
       const endForShutdown = () => {
-        // Spread the reconnections over a couple of seconds instead of all at `retry`.
-        const retry = SHUTDOWN_RETRY_MS + Math.floor(Math.random() * SHUTDOWN_RETRY_MS * 3);
-        subscriber.next({ id: position, retry, comment: 'shutting down: reconnect' });
+        // Spread the reconnections over a couple of seconds instead of all at `retry`. A stream
+        // still opening has no position to give yet: an `id:` now would reset the client's.
+        if (live) {
+          const retry = SHUTDOWN_RETRY_MS + Math.floor(Math.random() * SHUTDOWN_RETRY_MS * 3);
+          subscriber.next({ id: position, retry, comment: 'shutting down: reconnect' });
+        }
         subscriber.complete();
       };
       this.open.add(endForShutdown);
