@@ -3,7 +3,7 @@ import { deleteTopology, TestBroker } from './support/amqp';
 import { RunningHerald, startHerald } from './support/herald';
 import { eventually } from './support/eventually';
 import { api } from './support/http';
-import { SseClient, SseEvent } from './support/sse';
+import { SseEvent, TestStreams } from './support/sse';
 import { createTestStorage, TestStorage, uniqueName } from './support/storage';
 import { userToken } from './support/tokens';
 
@@ -18,14 +18,10 @@ async function subscribe(herald: RunningHerald, userId: string, topic: string): 
 describe('live events', () => {
   let herald: RunningHerald;
   let broker: TestBroker;
-  const clients: SseClient[] = [];
+  const streams = new TestStreams();
 
-  const open = async (userId: string, tenant?: string) => {
-    const client = await SseClient.open(herald, { token: await userToken(userId, { tenant }) });
-    clients.push(client);
-    await client.nextOf('unread-count');
-    return client;
-  };
+  const open = async (userId: string, tenant?: string) =>
+    streams.live(herald, { token: await userToken(userId, { tenant }) });
   const publish = (routingKey: string, body: object | string, messageId?: string) =>
     broker.publish(herald, routingKey, body, messageId ? { messageId } : {});
 
@@ -34,7 +30,7 @@ describe('live events', () => {
     broker = await TestBroker.connect();
   });
 
-  afterEach(() => clients.splice(0).forEach((client) => client.close()));
+  afterEach(() => streams.closeAll());
 
   afterAll(async () => {
     await broker?.close();
@@ -142,14 +138,10 @@ describe('live events across instances', () => {
   let storage: TestStorage;
   let broker: TestBroker;
   const prefix = `${uniqueName('amqp')}.`;
-  const clients: SseClient[] = [];
+  const streams = new TestStreams();
 
-  const open = async (herald: RunningHerald, userId: string) => {
-    const client = await SseClient.open(herald, { token: await userToken(userId) });
-    clients.push(client);
-    await client.nextOf('unread-count');
-    return client;
-  };
+  const open = async (herald: RunningHerald, userId: string) =>
+    streams.live(herald, { token: await userToken(userId) });
   const publish = (body: object) => broker.publish(a, 'event.tick', body);
 
   beforeAll(async () => {
@@ -159,7 +151,7 @@ describe('live events across instances', () => {
     broker = await TestBroker.connect();
   });
 
-  afterEach(() => clients.splice(0).forEach((client) => client.close()));
+  afterEach(() => streams.closeAll());
 
   afterAll(async () => {
     await broker?.close();

@@ -89,7 +89,7 @@ describe('Herald as a process', () => {
 
   it('stops within 5 s on SIGTERM with open streams, and loses no message', async () => {
     // A backlog waits in the queue; Herald starts on it and gets SIGTERM in the middle of it.
-    const total = 5000;
+    const total = 10000;
     const config = loadConfig(env);
     const connection = await connect(TEST_AMQP_URL);
     try {
@@ -119,6 +119,8 @@ describe('Herald as a process', () => {
         SseClient.open(running, { token: await userToken(userId) }),
       ),
     );
+    // Both live (a stream still opening at shutdown just ends, without a hint), one receiving.
+    await Promise.all(streams.map((stream) => stream.nextOf('unread-count')));
     await streams[0].nextOf('notification');
     const started = Date.now();
     const stopped = herald.stop();

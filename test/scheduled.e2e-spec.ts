@@ -2,7 +2,7 @@ import { TestBroker } from './support/amqp';
 import { eventually } from './support/eventually';
 import { RunningHerald, startHerald } from './support/herald';
 import { api } from './support/http';
-import { SseClient } from './support/sse';
+import { TestStreams } from './support/sse';
 import { createTestStorage, STORAGE_KINDS, TestStorage } from './support/storage';
 import { userToken } from './support/tokens';
 
@@ -13,14 +13,9 @@ describe.each(STORAGE_KINDS)('scheduled notifications on %s', (kind) => {
   let herald: RunningHerald;
   let broker: TestBroker;
   let admin: string;
-  const clients: SseClient[] = [];
+  const streams = new TestStreams();
 
-  const open = async (userId: string) => {
-    const client = await SseClient.open(herald, { token: await userToken(userId) });
-    clients.push(client);
-    await client.nextOf('unread-count');
-    return client;
-  };
+  const open = async (userId: string) => streams.live(herald, { token: await userToken(userId) });
   const titles = async (userId: string) => {
     const token = await userToken(userId);
     const response = await api(herald, 'GET', '/api/v1/notifications', { token });
@@ -42,7 +37,7 @@ describe.each(STORAGE_KINDS)('scheduled notifications on %s', (kind) => {
     admin = await userToken('root', { roles: ['admin'] });
   });
 
-  afterEach(() => clients.splice(0).forEach((client) => client.close()));
+  afterEach(() => streams.closeAll());
 
   afterAll(async () => {
     await broker?.close();

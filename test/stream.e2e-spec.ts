@@ -4,17 +4,17 @@ import { deleteTopology, TestBroker } from './support/amqp';
 import { RunningHerald, startHerald } from './support/herald';
 import { api } from './support/http';
 import { storeNotifications } from './support/notifications';
-import { SseClient } from './support/sse';
+import { SseClient, TestStreams } from './support/sse';
 import { createTestStorage, STORAGE_KINDS, TestStorage, uniqueName } from './support/storage';
 import { userToken } from './support/tokens';
 
 describe.each(STORAGE_KINDS)('SSE stream on %s', (storage) => {
   let herald: RunningHerald;
-  const clients: SseClient[] = [];
+  const streams = new TestStreams();
 
   const open = async (userId: string, options: { lastEventId?: string; query?: string } = {}) => {
     const client = await SseClient.open(herald, { token: await userToken(userId), ...options });
-    clients.push(client);
+    streams.track(client);
     return client;
   };
 
@@ -22,7 +22,7 @@ describe.each(STORAGE_KINDS)('SSE stream on %s', (storage) => {
     herald = await startHerald({ storage, env: { SSE_HEARTBEAT_MS: '1000' } });
   });
 
-  afterEach(() => clients.splice(0).forEach((client) => client.close()));
+  afterEach(() => streams.closeAll());
 
   afterAll(() => herald?.close());
 
@@ -162,14 +162,14 @@ describe.each(STORAGE_KINDS)('SSE stream on %s', (storage) => {
   it('ends the stream with auth-expired when the token expires', async () => {
     const token = await userToken('expiring', { expiresIn: 2 });
     const stream = await SseClient.open(herald, { token });
-    clients.push(stream);
+    streams.track(stream);
     expect(await stream.nextOf('auth-expired', 5000)).toMatchObject({ id: '0' });
     await stream.whenEnded();
   });
 
   it('refuses a stream without a token, and a malformed Last-Event-ID', async () => {
     const anonymous = await SseClient.open(herald);
-    clients.push(anonymous);
+    streams.track(anonymous);
     expect(anonymous.status).toBe(401);
     const bad = await open('bad-id', { lastEventId: '12abc' });
     expect(bad.status).toBe(400);
@@ -190,7 +190,7 @@ describe('SSE stream at shutdown', () => {
 
 describe('SSE stream tickets', () => {
   let herald: RunningHerald;
-  const clients: SseClient[] = [];
+  const streams = new TestStreams();
 
   const ticketFor = async (userId: string, expiresIn?: number) => {
     const token = await userToken(userId, { expiresIn });
@@ -201,7 +201,7 @@ describe('SSE stream tickets', () => {
 
   const openWith = async (ticket: string) => {
     const client = await SseClient.open(herald, { query: `?ticket=${encodeURIComponent(ticket)}` });
-    clients.push(client);
+    streams.track(client);
     return client;
   };
 
@@ -209,7 +209,7 @@ describe('SSE stream tickets', () => {
     herald = await startHerald({ storage: 'postgres' });
   });
 
-  afterEach(() => clients.splice(0).forEach((client) => client.close()));
+  afterEach(() => streams.closeAll());
 
   afterAll(() => herald?.close());
 
@@ -259,14 +259,10 @@ describe('SSE stream across instances', () => {
   let b: RunningHerald;
   let storage: TestStorage;
   const prefix = `${uniqueName('amqp')}.`;
-  const clients: SseClient[] = [];
+  const streams = new TestStreams();
 
-  const open = async (herald: RunningHerald, userId: string) => {
-    const client = await SseClient.open(herald, { token: await userToken(userId) });
-    clients.push(client);
-    await client.nextOf('unread-count');
-    return client;
-  };
+  const open = async (herald: RunningHerald, userId: string) =>
+    streams.live(herald, { token: await userToken(userId) });
 
   beforeAll(async () => {
     storage = await createTestStorage('postgres');
@@ -274,7 +270,7 @@ describe('SSE stream across instances', () => {
     b = await startHerald({ storage, env: { AMQP_PREFIX: prefix } });
   });
 
-  afterEach(() => clients.splice(0).forEach((client) => client.close()));
+  afterEach(() => streams.closeAll());
 
   afterAll(async () => {
     await a?.close();

@@ -4,7 +4,7 @@ import { FAN_OUT_PAGE } from '../src/notifications/intake.service';
 import { TestBroker } from './support/amqp';
 import { RunningHerald, startHerald } from './support/herald';
 import { api } from './support/http';
-import { SseClient } from './support/sse';
+import { TestStreams } from './support/sse';
 import { STORAGE_KINDS } from './support/storage';
 import { userToken } from './support/tokens';
 
@@ -12,14 +12,10 @@ describe.each(STORAGE_KINDS)('topics and broadcasts on %s', (storage) => {
   let herald: RunningHerald;
   let broker: TestBroker;
   let admin: string;
-  const clients: SseClient[] = [];
+  const streams = new TestStreams();
 
-  const open = async (userId: string, tenant?: string) => {
-    const client = await SseClient.open(herald, { token: await userToken(userId, { tenant }) });
-    clients.push(client);
-    await client.nextOf('unread-count');
-    return client;
-  };
+  const open = async (userId: string, tenant?: string) =>
+    streams.live(herald, { token: await userToken(userId, { tenant }) });
   const inbox = async (userId: string, tenant?: string) => {
     const token = await userToken(userId, { tenant });
     const response = await api(herald, 'GET', '/api/v1/notifications', { token });
@@ -40,7 +36,7 @@ describe.each(STORAGE_KINDS)('topics and broadcasts on %s', (storage) => {
     admin = await userToken('root', { roles: ['admin'] });
   });
 
-  afterEach(() => clients.splice(0).forEach((client) => client.close()));
+  afterEach(() => streams.closeAll());
 
   afterAll(async () => {
     await broker?.close();

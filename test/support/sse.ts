@@ -123,3 +123,26 @@ export class SseClient {
     }
   }
 }
+
+/**
+ * The streams a test opens, closed together after it: `afterEach(() => streams.closeAll())`.
+ * `live` resolves once the stream is live (its first event, the unread count, arrived).
+ */
+export class TestStreams {
+  private readonly clients: SseClient[] = [];
+
+  async live(herald: RunningHerald, options: Parameters<typeof SseClient.open>[1]) {
+    const client = this.track(await SseClient.open(herald, options));
+    await client.nextOf('unread-count');
+    return client;
+  }
+
+  track(client: SseClient): SseClient {
+    this.clients.push(client);
+    return client;
+  }
+
+  closeAll(): void {
+    this.clients.splice(0).forEach((client) => client.close());
+  }
+}
