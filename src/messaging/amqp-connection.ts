@@ -1,5 +1,10 @@
 import type { Logger } from '@nestjs/common';
+import type { ConfirmChannel } from 'amqplib';
 import { AmqpConnectionManager, ChannelWrapper, connect } from 'amqp-connection-manager';
+import { AmqpTopology, assertTopology } from './amqp-topology';
+
+/** How long a publish may wait for the broker's confirm before the caller gets an error. */
+const CONFIRM_TIMEOUT_MS = 10_000;
 
 /** How long closing may wait for a broker that does not answer (a dead or half-open one). */
 const CLOSE_TIMEOUT_MS = 2000;
@@ -17,6 +22,25 @@ export function connectBroker(urls: string[], name: string, logger: Logger): Amq
   connection.on('connect', ({ url }) => logger.log(`${name} connected to ${redact(url)}`));
   connection.on('disconnect', ({ err }) => logger.warn(`${name} lost RabbitMQ: ${err?.message}`));
   return connection;
+}
+
+/**
+ * A connection with one confirm channel that declares Herald's topology on every (re)connect:
+ * for the services that publish (the publisher, dead-letter replay).
+ */
+export function openTopologyChannel(
+  urls: string[],
+  name: string,
+  logger: Logger,
+  topology: AmqpTopology,
+): { connection: AmqpConnectionManager; channel: ChannelWrapper } {
+  const connection = connectBroker(urls, name, logger);
+  const channel = connection.createChannel({
+    confirm: true,
+    publishTimeout: CONFIRM_TIMEOUT_MS,
+    setup: (confirmChannel: ConfirmChannel) => assertTopology(confirmChannel, topology),
+  });
+  return { connection, channel };
 }
 
 /** Closes the channel and the connection, giving up on each after a bounded wait. */

@@ -1,13 +1,9 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import type { ConfirmChannel } from 'amqplib';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import { UnavailableError } from '../common/domain-error';
 import { HeraldConfig } from '../config/herald-config';
-import { AmqpTopology, amqpTopology, assertTopology } from './amqp-topology';
-import { closeBroker, connectBroker } from './amqp-connection';
-
-/** How long a publish may wait for the broker's confirm before the caller gets an error. */
-const CONFIRM_TIMEOUT_MS = 10_000;
+import { closeBroker, openTopologyChannel } from './amqp-connection';
+import { AmqpTopology, amqpTopology } from './amqp-topology';
 
 export class BrokerUnavailableError extends UnavailableError {}
 
@@ -83,12 +79,12 @@ export class AmqpPublisher implements OnApplicationShutdown {
   /** Connects on first use, so an app that never publishes opens no connection. */
   private open(): ChannelWrapper {
     if (this.channel) return this.channel;
-    this.connection = connectBroker(this.config.amqp.urls, 'herald-publisher', this.logger);
-    this.channel = this.connection.createChannel({
-      confirm: true,
-      publishTimeout: CONFIRM_TIMEOUT_MS,
-      setup: (channel: ConfirmChannel) => assertTopology(channel, this.topology),
-    });
+    ({ connection: this.connection, channel: this.channel } = openTopologyChannel(
+      this.config.amqp.urls,
+      'herald-publisher',
+      this.logger,
+      this.topology,
+    ));
     return this.channel;
   }
 }

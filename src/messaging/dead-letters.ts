@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import type { ConfirmChannel, GetMessage, Options } from 'amqplib';
+import type { GetMessage, Options } from 'amqplib';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import { UnavailableError } from '../common/domain-error';
+import { Periodic } from '../common/periodic';
 import { HeraldConfig } from '../config/herald-config';
 import { HeraldMetrics } from '../metrics/herald-metrics';
-import { closeBroker, connectBroker } from './amqp-connection';
-import { AmqpTopology, amqpTopology, assertTopology } from './amqp-topology';
+import { closeBroker, openTopologyChannel } from './amqp-connection';
+import { AmqpTopology, amqpTopology } from './amqp-topology';
 
 /** Characters of a dead letter's body shown by `list`; the message itself is untouched. */
 const BODY_PREVIEW = 10_000;
-const CONFIRM_TIMEOUT_MS = 10_000;
 /** How long an admin request waits for a broker that is away before it is answered 503. */
 const CONNECT_TIMEOUT_MS = 5_000;
 /** How often the dead-letter depth metric is refreshed (a scrape never waits for the broker). */
@@ -56,7 +56,10 @@ export class DeadLetters implements OnApplicationBootstrap, OnApplicationShutdow
   private connection?: AmqpConnectionManager;
   private channel?: ChannelWrapper;
   private lastDepth = 0;
-  private refresh?: NodeJS.Timeout;
+  private readonly refresh = new Periodic(
+    () => this.depth().catch(() => this.lastDepth),
+    DEPTH_REFRESH_MS,
+  );
 
   constructor(
     private readonly config: HeraldConfig,
@@ -71,13 +74,12 @@ export class DeadLetters implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   onApplicationBootstrap(): void {
-    const refresh = () => void this.depth().catch(() => undefined);
-    refresh();
-    this.refresh = setInterval(refresh, DEPTH_REFRESH_MS).unref();
+    void this.refresh.run();
+    this.refresh.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.refresh);
+    void this.refresh.stop(); // a refresh under way ends with the connection: no need to wait
     await closeBroker(this.channel, this.connection);
   }
 
@@ -220,12 +222,12 @@ export class DeadLetters implements OnApplicationBootstrap, OnApplicationShutdow
 
   private open(): ChannelWrapper {
     if (this.channel) return this.channel;
-    this.connection = connectBroker(this.config.amqp.urls, 'herald-dead-letters', this.logger);
-    this.channel = this.connection.createChannel({
-      confirm: true,
-      publishTimeout: CONFIRM_TIMEOUT_MS,
-      setup: (channel: ConfirmChannel) => assertTopology(channel, this.topology),
-    });
+    ({ connection: this.connection, channel: this.channel } = openTopologyChannel(
+      this.config.amqp.urls,
+      'herald-dead-letters',
+      this.logger,
+      this.topology,
+    ));
     return this.channel;
   }
 }

@@ -4,6 +4,7 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
+import { Periodic } from '../common/periodic';
 import { NotificationsRepository } from './notifications.repository';
 
 /** How often each instance looks for expired notifications (instances may overlap: harmless). */
@@ -18,25 +19,21 @@ const PURGE_BATCH = 5000;
 @Injectable()
 export class ExpiryPurge implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(ExpiryPurge.name);
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<number>;
+  private readonly job = new Periodic(() => this.purgeAll(), PURGE_EVERY_MS);
 
   constructor(private readonly repository: NotificationsRepository) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.purge(), PURGE_EVERY_MS);
-    this.timer.unref();
+    this.job.start();
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+  beforeApplicationShutdown(): Promise<void> {
+    return this.job.stop();
   }
 
   /** One pass, in batches until nothing expired is left; answers how many rows went. */
   purge(): Promise<number> {
-    this.running ??= this.purgeAll().finally(() => (this.running = undefined));
-    return this.running;
+    return this.job.run();
   }
 
   private async purgeAll(): Promise<number> {

@@ -4,6 +4,7 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
+import { Periodic } from '../common/periodic';
 import { validateInput } from '../common/validation';
 import { CreateNotificationCommand } from './create-notification.command';
 import { NotificationBatcher } from './notification-batcher';
@@ -25,8 +26,7 @@ const LEASE_MS = 60_000;
 @Injectable()
 export class ScheduledDelivery implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(ScheduledDelivery.name);
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private readonly job = new Periodic(() => this.deliverAll(), POLL_MS);
   private stopped = false;
 
   constructor(
@@ -35,13 +35,12 @@ export class ScheduledDelivery implements OnApplicationBootstrap, BeforeApplicat
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.deliverDue(), POLL_MS);
+    this.job.start();
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
+  beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.timer);
-    await this.running;
+    return this.job.stop();
   }
 
   list(tenantId: string | null, limit: number): Promise<ScheduledNotification[]> {
@@ -55,8 +54,7 @@ export class ScheduledDelivery implements OnApplicationBootstrap, BeforeApplicat
 
   /** One pass over what is due now (the timer runs one at a time). */
   deliverDue(): Promise<void> {
-    this.running ??= this.deliverAll().finally(() => (this.running = undefined));
-    return this.running;
+    return this.job.run();
   }
 
   private async deliverAll(): Promise<void> {
