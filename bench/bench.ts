@@ -13,7 +13,8 @@
  * Scenarios: (a) idle streams, memory per stream; (b) personal notifications at fixed rates to
  * 10,000 streams (5,000 users × 2 tabs); (c) one broadcast to those streams; (d) live events to
  * topics (Herald only: the baselines have no topics); (e) ingest only, PostgreSQL and PGlite
- * (npm run bench:ingest). Results: bench/results/*.json; a full run (or --write) also rewrites
+ * (npm run bench:ingest). Results: bench/results/*.json; a full run of every scenario and target
+ * (or --write) also rewrites
  * the results part of docs/BENCHMARKS.md and its charts in docs/bench/.
  */
 import { ChildProcess, execFileSync, fork } from 'node:child_process';
@@ -39,8 +40,9 @@ const USAGE = `Usage: npm run bench -- [options]
   --quick             a short run (under 2 minutes): fewer streams, one rate, 5 s each
   --scenarios LIST    any of a,b,c,d,e (default all)
   --targets LIST      any of herald,naive,bare (default all)
-  --write             rewrite docs/BENCHMARKS.md and docs/bench/*.svg (a full run always does)
+  --write             rewrite docs/BENCHMARKS.md and docs/bench/*.svg (a full run of everything always does)
   --from FILE         no run: rewrite the docs from a saved bench/results/*.json
+  --profile DIR       write Herald's CPU profile (.cpuprofile) into DIR
   --database URL      PostgreSQL (default ${DEFAULT_DATABASE})
   --amqp URL          RabbitMQ (default ${DEFAULT_AMQP})
   -h, --help          this text`;
@@ -52,6 +54,7 @@ const { values: args } = parseArgs({
     targets: { type: 'string', default: 'herald,naive,bare' },
     write: { type: 'boolean' },
     from: { type: 'string' },
+    profile: { type: 'string' },
     database: { type: 'string', default: DEFAULT_DATABASE },
     amqp: { type: 'string', default: DEFAULT_AMQP },
     help: { type: 'boolean', short: 'h' },
@@ -235,6 +238,8 @@ interface TargetRun {
   target: Target;
   idleRssBytes: number;
   idle: { streams: number; rssBytes: number; bytesPerStream: number }[];
+  /** How fast the 10,000 streams of (b)–(d) opened (each counted at its first event). */
+  opening?: { streams: number; seconds: number; perSecond: number };
   rates: {
     /** `stored`: notification.* (Herald stores each); `live`: event.* to the same users. */
     kind: 'stored' | 'live';
@@ -247,7 +252,8 @@ interface TargetRun {
     loadCpuPercent: number;
     rssBytes: number;
   }[];
-  broadcasts: { kind: string; streams: number; latencyMs: LatencySummary }[];
+  /** `lastMs`: when the last stream received each broadcast. */
+  broadcasts: { kind: string; streams: number; latencyMs: LatencySummary; lastMs?: number[] }[];
   live: { rate: number; expected: number; received: number; latencyMs: LatencySummary }[];
 }
 
@@ -259,7 +265,10 @@ async function runTarget(target: Target, scenarios: Set<string>): Promise<Target
   Object.assign(env, { SSE_MAX_STREAMS_PER_USER: '100', RATE_LIMIT_PER_IP: '1000000' });
   const server: HeraldProcess =
     target === 'herald'
-      ? startHeraldProcess(env)
+      ? startHeraldProcess(
+          env,
+          args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [],
+        )
       : startServerProcess(['--import', 'tsx', `bench/baselines/${target}.ts`], env);
   const base = await server.ready;
   const pid = server.child.pid!;
@@ -292,6 +301,14 @@ async function runTarget(target: Target, scenarios: Set<string>): Promise<Target
       }
     }
     if (!['b', 'c', 'd'].some((scenario) => scenarios.has(scenario))) return result;
+    if (target === 'herald' && scenarios.has('a')) {
+      // Herald stores a broadcast for every user it has seen: (c) is for the 5,000 of the streams.
+      await withPostgres(args.database, (client) =>
+        client.query(
+          `DELETE FROM "${env.DATABASE_SCHEMA}".known_users WHERE user_id LIKE 'idle-%'`,
+        ),
+      );
+    }
 
     const users = Array.from({ length: plan.streams / 2 }, (_, i) => `user-${i}`);
     if (target === 'herald' && scenarios.has('d')) {
@@ -303,10 +320,19 @@ async function runTarget(target: Target, scenarios: Set<string>): Promise<Target
         ),
       );
     }
+    const opening = performance.now();
     const load = await Load.open(base, target, users, 2, secret);
+    const seconds = (performance.now() - opening) / 1000;
+    result.opening = {
+      streams: plan.streams,
+      seconds: Number(seconds.toFixed(1)),
+      perSecond: Math.round(plan.streams / seconds),
+    };
     await sleep(1000);
     await load.collect();
-    log(`  ${plan.streams} streams open (${users.length} users × 2 tabs)`);
+    log(
+      `  ${plan.streams} streams open (${users.length} users × 2 tabs) in ${result.opening.seconds} s: ${result.opening.perSecond}/s`,
+    );
     try {
       if (scenarios.has('b')) {
         const phases = [
@@ -363,6 +389,7 @@ async function runTarget(target: Target, scenarios: Set<string>): Promise<Target
           ['live', 'event.announcement'],
         ] as const) {
           const all: number[] = [];
+          const lasts: number[] = [];
           for (let run = 0; run < plan.broadcasts; run += 1) {
             await publishAtRate(channel, exchange, routingKey, 1, 1, () => ({
               recipients: { broadcast: true },
@@ -371,14 +398,16 @@ async function runTarget(target: Target, scenarios: Set<string>): Promise<Target
               data: { sentAt: Date.now() },
             }));
             const got = await load.waitFor(plan.streams, 30_000);
-            append(all, got.samples[kind === 'stored' ? 'notification' : 'live'] ?? []);
+            const samples = got.samples[kind === 'stored' ? 'notification' : 'live'] ?? [];
+            lasts.push(samples.reduce((max, value) => Math.max(max, value), 0));
+            append(all, samples);
             await sleep(500);
             await load.collect();
           }
           const latencyMs = summarise(all);
-          result.broadcasts.push({ kind, streams: plan.streams, latencyMs });
+          result.broadcasts.push({ kind, streams: plan.streams, latencyMs, lastMs: lasts });
           log(
-            `  (c) ${kind} broadcast to ${plan.streams} streams: p50 ${latencyMs.p50} ms, last ${latencyMs.max} ms`,
+            `  (c) ${kind} broadcast to ${plan.streams} streams: p50 ${latencyMs.p50} ms, last ${lasts.join(', ')} ms`,
           );
         }
       }
@@ -413,7 +442,7 @@ async function runTarget(target: Target, scenarios: Set<string>): Promise<Target
     return result;
   } finally {
     await connection.close().catch(() => undefined);
-    server.child.kill('SIGKILL');
+    await server.stop(); // Herald exits within 5 s of SIGTERM (and writes its profile)
     await cleanup();
   }
 }
@@ -443,7 +472,12 @@ async function main(): Promise<void> {
   }
   const scenarios = new Set(args.scenarios.split(','));
   const targets = args.targets.split(',') as Target[];
-  log(`Benchmark (${quick ? 'quick' : 'full'}) on ${describeMachine()}`);
+  const everything =
+    !quick &&
+    'abcde'.split('').every((scenario) => scenarios.has(scenario)) &&
+    targets.length === 3;
+  const kind = quick ? 'quick' : everything ? 'full' : 'partial';
+  log(`Benchmark (${kind}) on ${describeMachine()}`);
   const started = Date.now();
   const runs: TargetRun[] = [];
   for (const target of targets) runs.push(await runTarget(target, scenarios));
@@ -458,12 +492,12 @@ async function main(): Promise<void> {
     ingest,
   };
   mkdirSync('bench/results', { recursive: true });
-  const file = `bench/results/${quick ? 'quick' : 'full'}-${results.date.slice(0, 19).replace(/:/g, '')}.json`;
+  const file = `bench/results/${kind}-${results.date.slice(0, 19).replace(/:/g, '')}.json`;
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   const report = render(results);
   process.stdout.write(`\n${report}\n`);
   log(`results: ${file} (${results.minutes} min)`);
-  if (!quick || args.write) writeDocs(report, runs);
+  if (everything || args.write) writeDocs(report, runs);
   process.exit(0);
 }
 
@@ -491,6 +525,23 @@ function render(results: {
           `| ${run.target} | ${step.streams} | ${mb(step.rssBytes)} | ${kb(step.bytesPerStream)} |`,
         );
       }
+    }
+    lines.push('');
+  }
+  const openingRuns = results.runs.filter((run) => run.opening);
+  if (openingRuns.length > 0) {
+    lines.push(
+      '### Opening streams',
+      '',
+      'Before (b)–(d), from the first request to the first event on every stream (with the load processes starting).',
+      '',
+      '| target | streams | seconds | streams/s |',
+      '| --- | --- | --- | --- |',
+    );
+    for (const { target, opening } of openingRuns) {
+      lines.push(
+        `| ${target} | ${opening!.streams} | ${opening!.seconds} | ${opening!.perSecond} |`,
+      );
     }
     lines.push('');
   }
@@ -541,13 +592,18 @@ function render(results: {
   if (broadcastRuns.length > 0) {
     lines.push('### (c) One broadcast to every stream', '');
     lines.push(
-      '| target | kind | streams | p50 ms | p99 ms | last ms |',
-      '| --- | --- | --- | --- | --- | --- |',
+      '| target | kind | streams | p50 ms | p99 ms | last ms, each broadcast | median last ms |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
     );
     for (const run of broadcastRuns) {
       for (const row of run.broadcasts) {
+        const lasts = row.lastMs ?? [row.latencyMs.max];
+        const median = percentile(
+          [...lasts].sort((a, b) => a - b),
+          50,
+        );
         lines.push(
-          `| ${run.target} | ${row.kind} | ${row.streams} | ${row.latencyMs.p50} | ${row.latencyMs.p99} | ${row.latencyMs.max} |`,
+          `| ${run.target} | ${row.kind} | ${row.streams} | ${row.latencyMs.p50} | ${row.latencyMs.p99} | ${lasts.join(', ')} | ${median} |`,
         );
       }
     }

@@ -6,6 +6,7 @@ import { HttpExceptionFilter } from './common/http-exception.filter';
 import { createValidationPipe } from './common/validation.pipe';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
+import { DemoModule } from './demo/demo.module';
 import { HealthModule } from './health/health.module';
 import { LoggingModule } from './logging/logging.module';
 import { MessagingModule } from './messaging/messaging.module';
@@ -25,6 +26,7 @@ import { RealtimeModule } from './realtime/realtime.module';
     RealtimeModule,
     AdminModule,
     HealthModule,
+    DemoModule,
   ],
   providers: [
     { provide: APP_PIPE, useFactory: createValidationPipe },

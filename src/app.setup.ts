@@ -1,7 +1,9 @@
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import helmet from 'helmet';
+import { rejectMalformedInput } from './common/malformed-input.middleware';
 import { HeraldConfig } from './config/herald-config';
+import { serveDemoAssets } from './demo/demo-assets';
 import { serveOpenApi } from './openapi/openapi';
 import { RATE_LIMIT_HEADERS } from './auth/rate-limit.guards';
 
@@ -18,6 +20,7 @@ export function configureApp(app: INestApplication): INestApplication {
   // Larger bodies are refused with 413 before they are parsed.
   express.useBodyParser('json', { limit: config.maxBodyBytes });
   express.useBodyParser('urlencoded', { limit: config.maxBodyBytes, extended: false });
+  app.use(rejectMalformedInput);
   app.use(helmet());
   if (config.corsOrigins.length > 0) {
     app.enableCors({
@@ -27,6 +30,7 @@ export function configureApp(app: INestApplication): INestApplication {
     });
   }
   serveOpenApi(app);
+  serveDemoAssets(express);
   return app;
 }
 

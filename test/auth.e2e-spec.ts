@@ -202,3 +202,43 @@ async function tokenWith(claims: Record<string, unknown>): Promise<string> {
     .setProtectedHeader({ alg: 'HS256' })
     .sign(new TextEncoder().encode(TEST_JWT_SECRET));
 }
+
+describe('development sign-in (/api/v1/dev)', () => {
+  it('is 404 when Herald verifies with a configured secret or key', async () => {
+    const herald = await startHerald({ storage: 'postgres' });
+    try {
+      expect((await api(herald, 'GET', '/api/v1/dev')).status).toBe(404);
+      const issue = await api(herald, 'POST', '/api/v1/dev/tokens', { body: { userId: 'eve' } });
+      expect(issue.status).toBe(404);
+    } finally {
+      await herald.close();
+    }
+  });
+
+  it('signs a working token for any user id on the development secret, and checks the input', async () => {
+    const herald = await startHerald({ storage: 'postgres', env: { AUTH_JWT_SECRET: undefined } });
+    try {
+      expect(await api(herald, 'GET', '/api/v1/dev')).toMatchObject({
+        status: 200,
+        body: { developmentAuth: true },
+      });
+      const issued = await api(herald, 'POST', '/api/v1/dev/tokens', {
+        body: { userId: 'ada', admin: true },
+      });
+      expect(issued.status).toBe(201);
+      const stats = await api(herald, 'GET', '/api/v1/admin/stats', { token: issued.body.token });
+      expect(stats.status).toBe(200);
+      for (const body of [
+        {},
+        { userId: 'has space' },
+        { userId: 'a\nb' },
+        { userId: 'x', admin: 'yes' },
+      ]) {
+        const refused = await api(herald, 'POST', '/api/v1/dev/tokens', { body });
+        expect([body, refused.status]).toEqual([body, 400]);
+      }
+    } finally {
+      await herald.close();
+    }
+  });
+});

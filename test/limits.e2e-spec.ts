@@ -96,6 +96,39 @@ describe('abuse limits', () => {
     });
   });
 
+  it('refuses deep nesting, NUL and lone surrogates in body, query and path with 400', async () => {
+    const token = await userToken('odd');
+    const deep = `{"mutedTypes":[${'{"a":'.repeat(100)}1${'}'.repeat(100)}]}`;
+    const answers = [
+      await api(herald, 'PUT', '/api/v1/preferences', { token, rawBody: deep }),
+      await api(herald, 'PUT', '/api/v1/preferences', { token, body: { mutedTypes: ['a\u0000'] } }),
+      await api(herald, 'PATCH', '/api/v1/notifications/1', {
+        token,
+        rawBody: '{"read":true,"x":"\\ud800"}',
+      }),
+      await api(herald, 'GET', '/api/v1/notifications?cursor=%00', { token }),
+      await api(herald, 'DELETE', '/api/v1/notifications/%00', { token }),
+    ];
+    for (const answer of answers) {
+      expect(answer).toMatchObject({
+        status: 400,
+        body: { statusCode: 400, error: 'Bad Request' },
+      });
+    }
+    expect(answers.map((answer) => answer.body.message)).toEqual([
+      'nested deeper than 32 levels',
+      'a text contains NUL (\\u0000)',
+      'a text contains a lone surrogate (not valid Unicode)',
+      'a text contains NUL (\\u0000)',
+      'a text contains NUL (\\u0000)',
+    ]);
+    // A token whose subject is not valid Unicode would name another user once stored as UTF-8.
+    const aliased = await userToken('\ud800');
+    expect((await api(herald, 'GET', '/api/v1/notifications', { token: aliased })).status).toBe(
+      401,
+    );
+  });
+
   it('sends security headers, and CORS headers to allowed origins only', async () => {
     const health = await api(herald, 'GET', '/health/live');
     expect(health.headers.get('x-content-type-options')).toBe('nosniff');

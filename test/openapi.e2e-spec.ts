@@ -84,7 +84,14 @@ describe('OpenAPI document', () => {
       expect([where, operation.summary]).toEqual([where, expect.any(String)]);
       const statuses = Object.keys(operation.responses);
       expect([where, statuses.some((status) => status.startsWith('2'))]).toEqual([where, true]);
-      if (path.startsWith('/api/v1/')) {
+      if (path.startsWith('/api/v1/dev')) {
+        // Development sign-in: no token by design, and 404 unless on the development secret.
+        expect([where, operation.security, Object.keys(operation.responses)]).toEqual([
+          where,
+          undefined,
+          expect.arrayContaining(['404']),
+        ]);
+      } else if (path.startsWith('/api/v1/')) {
         expect([where, operation.security]).toEqual([where, [{ bearer: [] }]]);
         expect([where, statuses]).toEqual([where, expect.arrayContaining(['401', '429'])]);
       }

@@ -289,6 +289,25 @@ describe('SSE stream across instances', () => {
     expect(onB.events.filter((event) => event.event === 'notification')).toHaveLength(2);
   });
 
+  it('delivers a burst stored by A (sent to B as one message) to the streams on both, once', async () => {
+    const users = Array.from({ length: 50 }, (_, i) => `burst-${i}`);
+    const onB = await open(b, users[7]);
+    const otherOnB = await open(b, users[42]);
+    const onA = await open(a, users[0]);
+    const ids = await storeNotifications(a, { userIds: users, title: 'burst' });
+    expect(ids).toHaveLength(50);
+    for (const [stream, index] of [
+      [onB, 7],
+      [otherOnB, 42],
+      [onA, 0],
+    ] as const) {
+      expect(await stream.nextOf('notification')).toMatchObject({ id: ids[index] });
+    }
+    const [after] = await storeNotifications(a, { userIds: [users[7]], title: 'next' });
+    // The next one is the next notification on B: the burst was not delivered twice.
+    expect(await onB.nextOf('notification')).toMatchObject({ id: after });
+  });
+
   it('tells a tab on A about a change made through B', async () => {
     const user = 'two-instances';
     const [id] = await storeNotifications(a, { userIds: [user] });

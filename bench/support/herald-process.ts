@@ -85,6 +85,8 @@ export interface HeraldProcess {
   ready: Promise<string>;
   /** SIGTERM, then resolves when it exited. */
   stop: () => Promise<void>;
+  /** What it logged so far (the first MB). */
+  output: () => string;
 }
 
 /** Starts the built Herald (`node dist/main.js`) as a production process. */
@@ -124,6 +126,7 @@ export function startServerProcess(args: string[], env: Record<string, string>):
       child.kill('SIGTERM');
       await exited;
     },
+    output: () => output,
   };
 }
 

@@ -9,6 +9,7 @@ import {
   JWTHeaderParameters,
   FlattenedJWSInput,
 } from 'jose';
+import { malformedText } from '../common/well-formed';
 import { HeraldConfig } from '../config/herald-config';
 import type { AuthenticatedUser } from './authenticated-user';
 import { InvalidTokenError } from './invalid-token.error';
@@ -113,8 +114,10 @@ export class JwtVerifier implements OnModuleInit {
       tenant?: unknown;
       roles?: unknown;
     };
-    if (typeof sub !== 'string' || !IDENTIFIER.test(sub)) throw new InvalidTokenError('bad sub');
-    if (tenant !== undefined && (typeof tenant !== 'string' || !IDENTIFIER.test(tenant))) {
+    const identifier = (value: unknown): value is string =>
+      typeof value === 'string' && IDENTIFIER.test(value) && !malformedText(value);
+    if (!identifier(sub)) throw new InvalidTokenError('bad sub');
+    if (tenant !== undefined && !identifier(tenant)) {
       throw new InvalidTokenError('bad tenant');
     }
     if (

@@ -85,8 +85,15 @@ export class Database {
       // Fail fast while PostgreSQL is down, so callers can retry or answer 503.
       connectionTimeoutMillis: 5000,
     });
-    // An idle client losing its server (a PostgreSQL restart) must not crash the process.
+    // A client losing its server (a PostgreSQL restart, a network cut) must not crash the
+    // process: the pool listens on idle clients only, so a checked-out one (between the statements
+    // of a transaction) needs a listener of its own. Its query fails; callers retry.
     pool.on('error', (error) => Database.logger.warn(`PostgreSQL pool: ${error.message}`));
+    pool.on('connect', (client) =>
+      client.on('error', (error) =>
+        Database.logger.warn(`PostgreSQL connection: ${error.message}`),
+      ),
+    );
     Database.logger.log(`PostgreSQL ready (schema "${schemaName}")`);
     return new Database(drizzleNodePg({ client: pool, schema }), 'postgres', () => pool.end());
   }

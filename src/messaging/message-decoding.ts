@@ -1,4 +1,5 @@
 import type { ConsumeMessage } from 'amqplib';
+import { malformedJson } from '../common/well-formed';
 
 /** Why a message goes to the dead-letter queue; the text of its `x-herald-error` header. */
 export class DeadLetterReason extends Error {
@@ -38,7 +39,7 @@ function isNestEnvelope(body: unknown): body is { pattern: string; data: unknown
 
 /**
  * Turns raw AMQP content into a pattern and a body, or says why it never can: too large, not
- * JSON, not UTF-8. Plain JSON is dispatched on its routing key; NestJS's `{ pattern, data }`
+ * JSON, not UTF-8, nested too deep, or text that cannot be stored as it is (malformedJson). Plain JSON is dispatched on its routing key; NestJS's `{ pattern, data }`
  * envelope (what `ClientProxy.emit` sends) on its pattern.
  */
 export function decodeMessage(message: ConsumeMessage, maxBytes: number): DecodedMessage {
@@ -56,6 +57,8 @@ export function decodeMessage(message: ConsumeMessage, maxBytes: number): Decode
   } catch (error) {
     throw new DeadLetterReason('invalid-json', (error as Error).message.slice(0, 200));
   }
+  const malformed = malformedJson(body);
+  if (malformed) throw new DeadLetterReason('invalid', malformed);
   if (isNestEnvelope(body)) return { pattern: body.pattern, data: body.data };
   return { pattern: message.fields.routingKey, data: body };
 }

@@ -108,6 +108,8 @@ export abstract class AddressedMessage {
   @ApiProperty({ type: RecipientsSpec })
   @ValidateNested()
   @Type(() => RecipientsSpec)
+  // An array would pass ValidateNested item by item (an empty one with nothing to check).
+  @IsObject({ message: NO_RECIPIENT })
   @IsDefined()
   recipients: RecipientsSpec;
 

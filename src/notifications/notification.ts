@@ -71,3 +71,12 @@ export interface StateChange {
   read?: boolean;
   archived?: boolean;
 }
+
+/**
+ * A recipient's unread count and the newest notification it takes in (the stream position, "0"
+ * when there is none), read together: a notification with a higher id is not counted yet.
+ */
+export interface UnreadState {
+  count: number;
+  position: string;
+}

@@ -14,6 +14,7 @@ import {
   Recipient,
   recipientKey,
   StateChange,
+  UnreadState,
 } from './notification';
 import { NotificationsRepository, StoredDraft } from './notifications.repository';
 
@@ -269,27 +270,31 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
     return { items, nextCursor: rows.length > limit ? items[items.length - 1].id : null };
   }
 
-  async countUnread(recipients: Recipient[]): Promise<Map<string, number>> {
+  async unreadStates(recipients: Recipient[]): Promise<Map<string, UnreadState>> {
     if (recipients.length === 0) return new Map();
     const tenants = sql.param(recipients.map((recipient) => recipient.tenantId ?? ''));
     const users = sql.param(recipients.map((recipient) => recipient.userId));
-    // One index scan (notifications_unread_idx) per recipient, in one round trip.
+    // Two index scans per recipient (notifications_unread_idx, notifications_inbox_idx backwards),
+    // in one statement, so the count and the newest id are of the same moment.
     const rows = await this.database.run((db) =>
-      queryRows<{ tenantId: string; userId: string; count: number }>(
+      queryRows<{ tenantId: string; userId: string; count: number; position: string | null }>(
         db,
         sql`SELECT v.t AS "tenantId", v.u AS "userId", (
             SELECT count(*)::int FROM notifications n
             WHERE n.tenant_id = v.t AND n.user_id = v.u AND n.read_at IS NULL
               AND n.archived_at IS NULL AND n.deleted_at IS NULL
               AND (n.expires_at IS NULL OR n.expires_at > now())
-          ) AS count
+          ) AS count, (
+            SELECT max(n.id)::text FROM notifications n
+            WHERE n.tenant_id = v.t AND n.user_id = v.u AND n.deleted_at IS NULL
+          ) AS position
           FROM unnest(${tenants}::text[], ${users}::text[]) AS v(t, u)`,
       ),
     );
     return new Map(
       rows.map((row) => [
         recipientKey({ tenantId: row.tenantId || null, userId: row.userId }),
-        Number(row.count),
+        { count: Number(row.count), position: row.position ?? '0' },
       ]),
     );
   }
@@ -353,24 +358,6 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
       ),
     );
     return rows.length;
-  }
-
-  async latestId(recipient: Recipient): Promise<string | null> {
-    const [row] = await this.database.run((db) =>
-      db
-        .select({ id: table.id })
-        .from(table)
-        .where(
-          and(
-            eq(table.tenantId, recipient.tenantId ?? ''),
-            eq(table.userId, recipient.userId),
-            isNull(table.deletedAt),
-          ),
-        )
-        .orderBy(desc(table.id))
-        .limit(1),
-    );
-    return row ? row.id.toString() : null;
   }
 
   async delete(recipient: Recipient, id: string): Promise<boolean> {

@@ -6,6 +6,7 @@ import type {
   NotificationSearch,
   Recipient,
   StateChange,
+  UnreadState,
 } from './notification';
 
 export interface StoredDraft {
@@ -34,8 +35,8 @@ export abstract class NotificationsRepository {
   /** Stored notifications of a tenant (`null`: users without one), or of all when undefined. */
   abstract count(tenantId: string | null | undefined): Promise<number>;
 
-  /** Unread counts of many recipients at once, keyed by recipientKey. */
-  abstract countUnread(recipients: Recipient[]): Promise<Map<string, number>>;
+  /** Unread counts of many recipients at once, with what they count, keyed by recipientKey. */
+  abstract unreadStates(recipients: Recipient[]): Promise<Map<string, UnreadState>>;
 
   abstract changeState(
     recipient: Recipient,
@@ -51,9 +52,6 @@ export abstract class NotificationsRepository {
 
   /** Deletes up to `limit` notifications that expired before `before`; answers how many. */
   abstract purgeExpired(before: Date, limit: number): Promise<number>;
-
-  /** The id of the recipient's newest notification, or null when there is none. */
-  abstract latestId(recipient: Recipient): Promise<string | null>;
 
   abstract delete(recipient: Recipient, id: string): Promise<boolean>;
 }

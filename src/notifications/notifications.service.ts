@@ -9,6 +9,7 @@ import {
   Recipient,
   recipientKey,
   StateChange,
+  UnreadState,
 } from './notification';
 import { NotificationNotFoundError } from './notification.errors';
 import { NotificationsRepository } from './notifications.repository';
@@ -38,12 +39,17 @@ export class NotificationsService {
   }
 
   async unreadCount(recipient: Recipient): Promise<number> {
-    return (await this.repository.countUnread([recipient])).get(recipientKey(recipient)) ?? 0;
+    return (await this.unreadState(recipient)).count;
   }
 
-  /** Unread counts of many recipients in one query, keyed by recipientKey. */
-  unreadCounts(recipients: Recipient[]): Promise<Map<string, number>> {
-    return this.repository.countUnread(recipients);
+  async unreadState(recipient: Recipient): Promise<UnreadState> {
+    const states = await this.repository.unreadStates([recipient]);
+    return states.get(recipientKey(recipient)) ?? { count: 0, position: '0' };
+  }
+
+  /** Unread states of many recipients in one query, keyed by recipientKey. */
+  unreadStates(recipients: Recipient[]): Promise<Map<string, UnreadState>> {
+    return this.repository.unreadStates(recipients);
   }
 
   async changeState(recipient: Recipient, id: string, change: StateChange): Promise<Notification> {
@@ -81,11 +87,6 @@ export class NotificationsService {
   /** Stream replay: what the recipient has after `afterId`, oldest first. */
   listAfter(recipient: Recipient, afterId: string, limit: number): Promise<Notification[]> {
     return this.repository.listAfter(recipient, afterId, limit);
-  }
-
-  /** A stream's opening position: the newest id stored now, or "0" when there is none. */
-  async position(recipient: Recipient): Promise<string> {
-    return (await this.repository.latestId(recipient)) ?? '0';
   }
 
   getPreferences(recipient: Recipient): Promise<Preferences> {

@@ -14,8 +14,11 @@ const INSTANCE_HEADER = 'x-herald-instance';
 /** Changes held while the broker is away; past this they are dropped (clients replay). */
 const MAX_BUFFERED = 10_000;
 
-/** What travels between instances: an inbox change, or a live event. */
-export type BusMessage = InboxEvent | LiveEvent;
+/**
+ * What travels between instances: an inbox change, a live event, or a burst of inbox changes
+ * (routed to every instance: see RealtimeRouter).
+ */
+export type BusMessage = InboxEvent | LiveEvent | { kind: 'batch'; events: InboxEvent[] };
 
 const hash = (text: string) => createHash('sha1').update(text).digest('hex');
 
@@ -38,7 +41,8 @@ export const EVERYONE_KEY = 'everyone';
  * routing key of every user with a stream open here, and of every topic they follow, so an
  * instance receives what concerns its own users only, however many instances and users there
  * are. A live event goes out once, with one routing key per target (AMQP `CC`): the broker puts
- * it in each instance's queue at most once. Messages are fire-and-forget: a client that misses a
+ * it in each instance's queue at most once. A burst of inbox changes goes out as one message to
+ * every instance. Messages are fire-and-forget: a client that misses a
  * change live replays it from storage when it reconnects (live events are not replayed).
  */
 @Injectable()

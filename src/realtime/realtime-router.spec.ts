@@ -1,8 +1,9 @@
 import { InboxEvents } from '../notifications/inbox-events';
-import { Notification, Recipient, recipientKey } from '../notifications/notification';
+import { Notification, Recipient, recipientKey, UnreadState } from '../notifications/notification';
 import type { NotificationsService } from '../notifications/notifications.service';
 import type { TopicsService } from '../notifications/topics.service';
-import type { RealtimeBus } from './realtime-bus';
+import { Subject } from 'rxjs';
+import { BusMessage, EVERYONE_KEY, RealtimeBus, userKey } from './realtime-bus';
 import { RealtimeRouter, StreamSignal } from './realtime-router';
 import { StreamRegistry } from './stream-registry';
 
@@ -26,16 +27,26 @@ function notification(id: string): Notification {
   };
 }
 
-/** The router with a real registry and events, and a database whose unread count we set. */
+/** The router with a real registry and events, and a database whose unread state we set. */
 function setUp() {
   const registry = new StreamRegistry<StreamSignal>();
   const events = new InboxEvents();
-  const stored = { count: 0 };
+  const stored: UnreadState & { reads: number } = { count: 0, position: '0', reads: 0 };
   const notifications = {
-    unreadCounts: (recipients: Recipient[]) =>
-      Promise.resolve(new Map(recipients.map((r) => [recipientKey(r), stored.count]))),
+    unreadStates: (recipients: Recipient[]) => {
+      stored.reads += 1;
+      const { count, position } = stored;
+      return Promise.resolve(
+        new Map(recipients.map((r) => [recipientKey(r), { count, position }])),
+      );
+    },
   } as unknown as NotificationsService;
-  const bus = { publish: () => undefined, remote$: new InboxEvents().events$ };
+  const published: { keys: string[]; message: BusMessage }[] = [];
+  const remote = new Subject<BusMessage>();
+  const bus = {
+    publish: (keys: string[], message: BusMessage) => published.push({ keys, message }),
+    remote$: remote.asObservable(),
+  };
   const router = new RealtimeRouter(
     registry,
     notifications,
@@ -44,47 +55,48 @@ function setUp() {
     bus as unknown as RealtimeBus,
   );
   router.onModuleInit();
-  const open = (firstCount: number) => {
+  const open = (count: number, position: string) => {
     const received: StreamSignal[] = [];
     registry.add(alice, (signal) => received.push(signal));
-    router.opened(alice, firstCount);
+    router.opened(alice, { count, position });
     return received;
   };
-  return { router, events, stored, open };
+  return { router, events, stored, open, published, remote };
 }
 
 const counts = (signals: StreamSignal[]) =>
   signals.flatMap((signal) => (signal.kind === 'unread-count' ? [signal.count] : []));
+const created = (id: string) => ({ kind: 'created', notification: notification(id) }) as const;
 
 describe('RealtimeRouter unread counts', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
 
-  it('sends a new notification with the count plus one, in the same turn, and confirms it silently', async () => {
+  it('sends a new notification with the count plus one, in the same turn, without a query', async () => {
     const { events, stored, open } = setUp();
-    const stream = open(3);
-    stored.count = 4;
-    events.emit({ kind: 'created', notification: notification('10') });
+    const stream = open(3, '9');
+    events.emit(created('10'));
     expect(stream.map((signal) => signal.kind)).toEqual(['created', 'unread-count']);
-    expect(counts(stream)).toEqual([4]);
+    events.emit(created('11'));
     await jest.advanceTimersByTimeAsync(50);
-    expect(counts(stream)).toEqual([4]);
+    expect(counts(stream)).toEqual([4, 5]);
+    expect(stored.reads).toBe(0);
   });
 
-  it('corrects the count when the recount finds another value', async () => {
+  it('does not count twice a notification the first count took in already', async () => {
     const { events, stored, open } = setUp();
-    const stream = open(3);
-    stored.count = 1; // read elsewhere meanwhile
-    events.emit({ kind: 'created', notification: notification('10') });
+    const stream = open(3, '10'); // notification 10 was committed before the stream counted
+    events.emit(created('10'));
     await jest.advanceTimersByTimeAsync(50);
-    expect(counts(stream)).toEqual([4, 1]);
+    expect(stream.map((signal) => signal.kind)).toEqual(['created']);
+    expect(stored.reads).toBe(0);
   });
 
-  it('sends a recount after an update only when the count changed', async () => {
+  it('recounts after an update, and sends the count only when it changed', async () => {
     const { events, stored, open } = setUp();
-    const stream = open(2);
+    const stream = open(2, '5');
     const update = { kind: 'updated', recipient: alice, id: '1', archivedAt: null } as const;
-    stored.count = 2;
+    Object.assign(stored, { count: 2, position: '5' });
     events.emit({ ...update, readAt: null });
     await jest.advanceTimersByTimeAsync(50);
     expect(counts(stream)).toEqual([]);
@@ -92,17 +104,64 @@ describe('RealtimeRouter unread counts', () => {
     events.emit({ ...update, readAt: new Date() });
     await jest.advanceTimersByTimeAsync(50);
     expect(counts(stream)).toEqual([1]);
+    expect(stored.reads).toBe(2);
   });
 
-  it('does not guess when two streams of the user started from different counts', async () => {
+  it('counts again when a recount is older than a notification counted meanwhile', async () => {
     const { events, stored, open } = setUp();
-    const first = open(3);
-    const second = open(5);
-    stored.count = 6;
-    events.emit({ kind: 'created', notification: notification('10') });
-    expect(counts(first)).toEqual([]);
+    const stream = open(2, '5');
+    Object.assign(stored, { count: 1, position: '5' }); // read elsewhere, notification 6 not yet
+    events.emit({
+      kind: 'updated',
+      recipient: alice,
+      id: '1',
+      readAt: new Date(),
+      archivedAt: null,
+    });
+    events.emit(created('6')); // 2 + 1, before the recount answers
+    await jest.advanceTimersByTimeAsync(25);
+    expect(counts(stream)).toEqual([3]); // the recount (1, up to 5) is behind: not sent
+    Object.assign(stored, { count: 2, position: '6' });
     await jest.advanceTimersByTimeAsync(50);
-    expect(counts(first)).toEqual([6]);
-    expect(counts(second)).toEqual([6]);
+    expect(counts(stream)).toEqual([3, 2]);
+  });
+
+  it('recounts when two tabs of the user started from different counts', async () => {
+    const { events, stored, open } = setUp();
+    const first = open(3, '9');
+    const second = open(4, '10');
+    Object.assign(stored, { count: 5, position: '11' });
+    await jest.advanceTimersByTimeAsync(50);
+    expect(counts(first)).toEqual([5]);
+    expect(counts(second)).toEqual([5]);
+    events.emit(created('12'));
+    expect(counts(first)).toEqual([5, 6]);
+    expect(counts(second)).toEqual([5, 6]);
+  });
+});
+
+describe('RealtimeRouter and the other instances', () => {
+  it('forwards a few changes one message per recipient, and a burst as one message to all', async () => {
+    const { events, published } = setUp();
+    events.emit(created('1'));
+    events.emit(created('2'));
+    await Promise.resolve();
+    expect(published.map((each) => each.keys)).toEqual([[userKey(alice)], [userKey(alice)]]);
+    published.length = 0;
+    for (let id = 10; id < 50; id += 1) events.emit(created(String(id)));
+    await Promise.resolve();
+    expect(published).toHaveLength(1);
+    expect(published[0].keys).toEqual([EVERYONE_KEY]);
+    expect(published[0].message).toMatchObject({ kind: 'batch', events: { length: 40 } });
+  });
+
+  it('routes each change of a burst from another instance to the streams here', () => {
+    const { open, remote } = setUp();
+    const stream = open(0, '0');
+    remote.next({ kind: 'batch', events: [created('1'), created('2')] });
+    const ids = stream.flatMap((signal) =>
+      signal.kind === 'created' ? [signal.notification.id] : [],
+    );
+    expect(ids).toEqual(['1', '2']);
   });
 });

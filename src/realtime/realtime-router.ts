@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Subscription } from 'rxjs';
 import { InboxEvent, InboxEvents } from '../notifications/inbox-events';
-import { Recipient, recipientKey } from '../notifications/notification';
+import { Recipient, recipientKey, UnreadState } from '../notifications/notification';
 import { NotificationsService } from '../notifications/notifications.service';
 import { TopicsService } from '../notifications/topics.service';
 import { LiveEvent } from './live-event.command';
@@ -19,6 +19,12 @@ export type StreamSignal =
 const COUNT_DEBOUNCE_MS = 20;
 /** Recipients per unread-count query. */
 const COUNT_BATCH = 1000;
+/**
+ * From this many inbox changes in one tick (a fan-out page, a batch of stored notifications) on,
+ * they go to the other instances as one message to all of them, rather than one message per
+ * recipient: publishing costs far more per message than skipping a recipient not connected here.
+ */
+const BUS_BATCH_MIN = 32;
 
 function recipientOf(event: InboxEvent): Recipient {
   return event.kind === 'created' ? event.notification : event.recipient;
@@ -28,9 +34,11 @@ function recipientOf(event: InboxEvent): Recipient {
  * Decides which streams here get what. Inbox changes go to the recipient's streams here and, over
  * the RealtimeBus, to the instances holding their other streams; live events go to the named
  * users, the followers of the topics and (for a broadcast) everyone of the tenant connected
- * here, each recipient once. An unread count follows every burst of changes: counted in the
- * database for all recipients of the burst at once, and sent when it differs from the last one
- * sent; a new notification's count goes out with it (the last count plus one), then is checked.
+ * here, each recipient once. A new notification's unread count goes out with it: the last count
+ * sent plus one, when its id is above the newest notification that count took in (ids of a
+ * recipient grow in commit order, so that is exact), and unchanged otherwise. Other changes
+ * (read, archived, deleted) are recounted in the database once per burst, for all recipients of
+ * the burst at once, and sent when the count differs from the last one sent.
  */
 @Injectable()
 export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
@@ -38,8 +46,10 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
   private readonly topics = new TopicIndex();
   private readonly countsDue = new Map<string, Recipient>();
   /** The unread count last sent to every stream of a recipient here, when all got the same. */
-  private readonly countsSent = new Map<string, number>();
+  private readonly countsSent = new Map<string, UnreadState>();
   private countTimer?: NodeJS.Timeout;
+  /** Inbox changes of this tick, for the other instances. */
+  private outgoing: InboxEvent[] = [];
   private subscription?: Subscription;
 
   constructor(
@@ -53,13 +63,9 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     this.subscription = this.events.events$.subscribe((event) => {
       this.route(event);
-      this.bus.publish([userKey(recipientOf(event))], event);
+      this.forward(event);
     });
-    this.subscription.add(
-      this.bus.remote$.subscribe((message: BusMessage) =>
-        message.kind === 'live' ? this.deliverLive(message) : this.route(message),
-      ),
-    );
+    this.subscription.add(this.bus.remote$.subscribe((message) => this.receive(message)));
   }
 
   onModuleDestroy(): void {
@@ -87,11 +93,16 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  /** A new stream of the recipient sent `count` as its first unread count. */
-  opened(recipient: Recipient, count: number): void {
+  /** A new stream of the recipient sent `state.count` as its first unread count. */
+  opened(recipient: Recipient, state: UnreadState): void {
     const key = recipientKey(recipient);
-    if (this.registry.streamsOf(recipient) === 1) this.countsSent.set(key, count);
-    else if (this.countsSent.get(key) !== count) this.countsSent.delete(key);
+    const sent = this.countsSent.get(key);
+    if (this.registry.streamsOf(recipient) === 1) this.countsSent.set(key, state);
+    else if (sent?.count !== state.count || sent.position !== state.position) {
+      // Its tabs started from different counts: a recount tells them all the same one.
+      this.countsSent.delete(key);
+      this.countSoon(recipient);
+    }
   }
 
   /** After the recipient's last stream here closed. */
@@ -117,6 +128,26 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
     );
   }
 
+  /** Queues an inbox change for the other instances; what one tick changed leaves together. */
+  private forward(event: InboxEvent): void {
+    if (this.outgoing.push(event) > 1) return;
+    queueMicrotask(() => {
+      const events = this.outgoing;
+      this.outgoing = [];
+      if (events.length >= BUS_BATCH_MIN) {
+        this.bus.publish([EVERYONE_KEY], { kind: 'batch', events });
+        return;
+      }
+      for (const each of events) this.bus.publish([userKey(recipientOf(each))], each);
+    });
+  }
+
+  private receive(message: BusMessage): void {
+    if (message.kind === 'live') this.deliverLive(message);
+    else if (message.kind === 'batch') for (const event of message.events) this.route(event);
+    else this.route(message);
+  }
+
   private route(event: InboxEvent): void {
     const recipient = recipientOf(event);
     if (!this.registry.isConnected(recipient)) return;
@@ -127,13 +158,14 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
     this.registry.deliver(recipient, event);
     const key = recipientKey(recipient);
     const sent = this.countsSent.get(key);
-    if (event.kind === 'created' && sent !== undefined) {
-      // Sent in the same tick as the notification, so both leave in one write per stream; the
-      // recount below corrects it if anything else changed meanwhile.
-      this.countsSent.set(key, sent + 1);
-      this.registry.deliver(recipient, { kind: 'unread-count', count: sent + 1 });
-    }
-    this.countSoon(recipient);
+    if (event.kind !== 'created' || sent === undefined) {
+      this.countSoon(recipient);
+    } else if (BigInt(event.notification.id) > BigInt(sent.position)) {
+      // Sent in the same tick as the notification, so both leave in one write per stream.
+      const next = { count: sent.count + 1, position: event.notification.id };
+      this.countsSent.set(key, next);
+      this.registry.deliver(recipient, { kind: 'unread-count', count: next.count });
+    } // else the count sent takes it in already
   }
 
   private follow(recipient: Recipient, topic: string, subscribed: boolean): void {
@@ -161,8 +193,13 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
     }
     if (event.broadcast)
       for (const recipient of this.registry.recipientsOf(tenantId)) add(recipient);
+    // One signal per topic, shared by every recipient: its frame is serialized once for all.
+    const signals = new Map<string | undefined, StreamSignal>();
     for (const { recipient, topic } of targets.values()) {
-      this.registry.deliver(recipient, { kind: 'live', type, data, ...(topic && { topic }) });
+      let signal = signals.get(topic);
+      if (!signal)
+        signals.set(topic, (signal = { kind: 'live', type, data, ...(topic && { topic }) }));
+      this.registry.deliver(recipient, signal);
     }
   }
 
@@ -180,13 +217,21 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
     for (let start = 0; start < due.length; start += COUNT_BATCH) {
       const batch = due.slice(start, start + COUNT_BATCH);
       try {
-        const counts = await this.notifications.unreadCounts(batch);
+        const states = await this.notifications.unreadStates(batch);
         for (const recipient of batch) {
+          if (!this.registry.isConnected(recipient)) continue;
           const key = recipientKey(recipient);
-          const count = counts.get(key) ?? 0;
-          if (this.countsSent.get(key) === count || !this.registry.isConnected(recipient)) continue;
-          this.countsSent.set(key, count);
-          this.registry.deliver(recipient, { kind: 'unread-count', count });
+          const state = states.get(key) ?? { count: 0, position: '0' };
+          const sent = this.countsSent.get(key);
+          if (sent && BigInt(sent.position) > BigInt(state.position)) {
+            // A newer notification was counted meanwhile: this count is behind, count again.
+            this.countSoon(recipient);
+            continue;
+          }
+          this.countsSent.set(key, state);
+          if (sent?.count !== state.count) {
+            this.registry.deliver(recipient, { kind: 'unread-count', count: state.count });
+          }
         }
       } catch (error) {
         this.logger.warn(`Unread counts failed: ${String(error)}`);

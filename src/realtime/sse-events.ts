@@ -22,6 +22,18 @@ export interface SseEventMap {
 
 export type SseEventName = keyof SseEventMap;
 
+/** A value as it arrives after JSON: dates become ISO strings. */
+export type Json<T> = T extends Date
+  ? string
+  : T extends (infer E)[]
+    ? Json<E>[]
+    : T extends object
+      ? { [K in keyof T]: Json<T[K]> }
+      : T;
+
+/** The same events as the browser (client/) receives them, parsed. */
+export type SseWireEventMap = { [K in SseEventName]: Json<SseEventMap[K]> };
+
 /** One frame for Nest's SSE writer: `id` is always the stream's position, never Nest's counter. */
 export interface SseFrame<K extends SseEventName = SseEventName> {
   type: K;

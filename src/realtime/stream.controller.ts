@@ -6,9 +6,11 @@ import {
   HttpStatus,
   MessageEvent,
   Query,
+  Req,
   Sse,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request } from 'express';
 import { Observable } from 'rxjs';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { AcceptsTicket } from '../auth/accepts-ticket.decorator';
@@ -96,6 +98,7 @@ export class StreamController {
     @CurrentUser() user: AuthenticatedUser,
     @Query() query: StreamQuery,
     @Headers('last-event-id') header: string | undefined,
+    @Req() request: Request,
   ): Observable<MessageEvent> {
     const lastEventId = header?.trim() || query.lastEventId;
     if (lastEventId !== undefined && !POSITION.test(lastEventId)) {
@@ -109,6 +112,6 @@ export class StreamController {
         HttpStatus.TOO_MANY_REQUESTS,
       );
     }
-    return this.streams.stream(user, lastEventId);
+    return this.streams.stream(user, lastEventId, request.socket);
   }
 }

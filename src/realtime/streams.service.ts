@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { BeforeApplicationShutdown, Injectable, MessageEvent } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
@@ -20,6 +21,21 @@ const SHUTDOWN_FLUSH_MS = 200;
 const BIND_TIMEOUT_MS = 2000;
 /** setTimeout's largest delay; longer-lived tokens are checked again then. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+type Corkable = Pick<Socket, 'cork' | 'uncork'>;
+
+/** JSON of the frames made from a signal: one signal goes to every tab of its recipient. */
+const serialized = new WeakMap<StreamSignal, string>();
+
+/** Nest writes a string as it is; an object it serializes again for every stream. */
+function serializedOnce(signal: StreamSignal, data: unknown): string {
+  let json = serialized.get(signal);
+  if (json === undefined) {
+    json = JSON.stringify(data);
+    serialized.set(signal, json);
+  }
+  return json;
+}
 
 /**
  * Per-user SSE streams. Each open stream registers in the StreamRegistry under its user, so what
@@ -59,31 +75,51 @@ export class StreamsService implements BeforeApplicationShutdown {
     return this.registry.connections;
   }
 
-  stream(user: AuthenticatedUser, lastEventId: string | undefined): Observable<MessageEvent> {
+  /**
+   * `connection`: the client's socket. The frames of one turn (a notification and its unread
+   * count, a replay) are written while it is corked, so they leave in one write: Nest writes the
+   * next frame of a stream only after the previous one went out, which is otherwise a write each.
+   */
+  stream(
+    user: AuthenticatedUser,
+    lastEventId: string | undefined,
+    connection?: Corkable,
+  ): Observable<MessageEvent> {
     return new Observable<MessageEvent>((subscriber) => {
       let position = '0';
       let live = false;
+      let corked = false;
       const buffered: StreamSignal[] = [];
 
-      const send = <K extends SseEventName>(frame: SseFrame<K>) => {
+      /** `signal`: what the frame was made from, so its JSON is made once for all its streams. */
+      const send = <K extends SseEventName>(frame: SseFrame<K>, signal?: StreamSignal) => {
+        if (connection && !corked) {
+          corked = true;
+          connection.cork();
+          setImmediate(() => {
+            corked = false;
+            connection.uncork();
+          });
+        }
         this.metrics.deliveries.inc({ event: frame.type });
-        subscriber.next(frame);
+        subscriber.next(signal ? { ...frame, data: serializedOnce(signal, frame.data) } : frame);
       };
       const forward = (signal: StreamSignal) => {
         if (signal.kind === 'created') {
           if (BigInt(signal.notification.id) <= BigInt(position)) return; // replayed already
           position = signal.notification.id;
-          send({ type: 'notification', id: position, data: signal.notification });
+          send({ type: 'notification', id: position, data: signal.notification }, signal);
           if (signal.sentAt) this.metrics.latency.observe((Date.now() - signal.sentAt) / 1000);
         } else if (signal.kind === 'updated') {
           const { id, readAt, archivedAt, deleted } = signal;
           const data = { id, readAt, archivedAt, ...(deleted && { deleted }) };
-          send({ type: 'notification.updated', id: position, data });
+          send({ type: 'notification.updated', id: position, data }, signal);
         } else if (signal.kind === 'live') {
           const { type, data, topic } = signal;
-          send({ type: 'live', id: position, data: { type, data, ...(topic && { topic }) } });
+          const payload = { type, data, ...(topic && { topic }) };
+          send({ type: 'live', id: position, data: payload }, signal);
         } else {
-          send({ type: 'unread-count', id: position, data: { count: signal.count } });
+          send({ type: 'unread-count', id: position, data: { count: signal.count } }, signal);
         }
       };
 
@@ -119,17 +155,18 @@ export class StreamsService implements BeforeApplicationShutdown {
       void (async () => {
         // Listen across instances before reading storage, as locally: no gap between the two.
         await this.router.attach(user, BIND_TIMEOUT_MS);
-        const count = await this.notifications.unreadCount(user);
-        this.router.opened(user, count);
+        const state = await this.notifications.unreadState(user);
+        const { count } = state;
+        this.router.opened(user, state);
         const replay = lastEventId
           ? await this.notifications.listAfter(user, lastEventId, REPLAY_LIMIT + 1)
           : [];
         if (replay.length > REPLAY_LIMIT) {
-          position = await this.notifications.position(user);
+          position = state.position;
           send({ type: 'unread-count', id: position, data: { count }, retry: RETRY_MS });
           send({ type: 'resync', id: position, data: { reason: 'replay-limit' } });
         } else {
-          position = lastEventId ?? (await this.notifications.position(user));
+          position = lastEventId ?? state.position;
           send({ type: 'unread-count', id: position, data: { count }, retry: RETRY_MS });
           for (const notification of replay) forward({ kind: 'created', notification });
           this.metrics.replayed.inc(replay.length);

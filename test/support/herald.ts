@@ -24,8 +24,13 @@ export interface RunningHerald {
 
 export interface StartOptions {
   storage: StorageKind | TestStorage;
-  /** Overrides; an explicit AMQP_PREFIX (shared by several instances) is not cleaned up. */
-  env?: Record<string, string>;
+  /**
+   * Overrides (undefined unsets: `AUTH_JWT_SECRET: undefined` runs on the development secret); an
+   * explicit AMQP_PREFIX (shared by several instances) is not cleaned up.
+   */
+  env?: Record<string, string | undefined>;
+  /** A port of its own (default: any free one): a restart that clients reconnect to. */
+  port?: number;
 }
 
 /**
@@ -56,7 +61,7 @@ export async function startHerald(options: StartOptions): Promise<RunningHerald>
     }),
   );
   const ingest = await startIngest(app);
-  await app.listen(0, '127.0.0.1');
+  await app.listen(options.port ?? 0, '127.0.0.1');
   await ingest.whenConsuming();
   const { port } = app.getHttpServer().address() as { port: number };
   return {

@@ -1,0 +1,294 @@
+import type { SseWireEventMap } from '../../src/realtime/sse-events';
+import { SseParser } from './sse-parser.js';
+
+export type { SseWireEventMap } from '../../src/realtime/sse-events';
+
+/** A notification as the client holds it (dates as ISO strings). */
+export type HeraldNotification = SseWireEventMap['notification'];
+
+/**
+ * `connecting`: the first attempt; `open`: live; `reconnecting`: waiting or retrying after the
+ * stream ended; `unauthorized`: Herald refused the token (retried with the next token the
+ * provider gives); `closed`: close() was called.
+ */
+export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting' | 'unauthorized' | 'closed';
+
+/** Everything a client can listen to: the stream's events, and the client's own. */
+export interface HeraldClientEvents extends SseWireEventMap {
+  status: ConnectionStatus;
+  /** `notifications` or `unreadCount` changed. */
+  change: HeraldClient;
+}
+
+export interface HeraldClientOptions {
+  /** Herald's base URL, e.g. `https://herald.example.com`; empty = this page's origin. */
+  url?: string;
+  /** The user's bearer token, or a function answering a current one (asked before each connect). */
+  token: string | (() => string | Promise<string>);
+  /** Newest notifications kept in `notifications`, loaded over REST (default 50). */
+  pageSize?: number;
+  /** First reconnect delay; it doubles per failed attempt up to `maxDelayMs` (default 500). */
+  minDelayMs?: number;
+  /** Longest reconnect delay (default 30,000). */
+  maxDelayMs?: number;
+  /** For tests and older runtimes (default: the global fetch). */
+  fetch?: typeof fetch;
+}
+
+/** An answer of Herald's other than 2xx: `status` and the `message` of its error body. */
+export class HeraldError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HeraldError';
+  }
+}
+
+/** The wait before reconnect attempt `attempt` (0, 1, …): doubling, capped, with ±50 % jitter. */
+export function reconnectDelay(
+  attempt: number,
+  minDelayMs: number,
+  maxDelayMs: number,
+  random: () => number = Math.random,
+): number {
+  const base = Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(attempt, 30));
+  return Math.round(base * (0.5 + random()));
+}
+
+/** Orders ids (decimal strings, as Herald's are) newest first. */
+const newestFirst = (a: HeraldNotification, b: HeraldNotification) =>
+  b.id.length - a.id.length || (b.id > a.id ? 1 : b.id < a.id ? -1 : 0);
+
+type Listener<T> = (value: T) => void;
+
+/**
+ * A user's live inbox from Herald, in browsers and in Node (fetch streaming, no EventSource: a
+ * browser's EventSource would retry on its own with a spent single-use ticket). Each connect
+ * gets a fresh stream ticket and sends the last position it saw, so Herald replays what was
+ * missed; `notifications` and `unreadCount` follow the stream, and a `resync` reloads them.
+ *
+ *   const inbox = new HeraldClient({ url, token: () => auth.currentToken() });
+ *   inbox.on('change', () => render(inbox.notifications, inbox.unreadCount));
+ *   inbox.connect();
+ */
+export class HeraldClient {
+  /** Newest first; archived and deleted ones leave the list. */
+  notifications: HeraldNotification[] = [];
+  unreadCount = 0;
+  status: ConnectionStatus = 'closed';
+  /** The stream position last received: sent as `lastEventId` on reconnect. */
+  lastEventId?: string;
+
+  private readonly base: string;
+  private readonly fetch: typeof fetch;
+  private readonly listeners = new Map<keyof HeraldClientEvents, Set<Listener<never>>>();
+  private abort?: AbortController;
+  private wake?: () => void;
+  private loaded = false;
+
+  constructor(private readonly options: HeraldClientOptions) {
+    this.base = (options.url ?? '').replace(/\/+$/, '');
+    this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+  }
+
+  /** Calls `listener` for each `event`; answers the function that stops it. */
+  on<K extends keyof HeraldClientEvents>(
+    event: K,
+    listener: Listener<HeraldClientEvents[K]>,
+  ): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  /** Starts the stream, and keeps it open until close(). */
+  connect(): void {
+    if (this.abort) return;
+    const abort = (this.abort = new AbortController());
+    void this.run(abort.signal);
+  }
+
+  close(): void {
+    this.abort?.abort();
+    this.abort = undefined;
+    this.wake?.();
+    this.setStatus('closed');
+  }
+
+  /** Reloads the newest notifications and the unread count over REST. */
+  async refresh(): Promise<void> {
+    const limit = this.options.pageSize ?? 50;
+    const [page, unread] = await Promise.all([
+      this.request<{ items: HeraldNotification[] }>('GET', `/notifications?limit=${limit}`),
+      this.request<{ count: number }>('GET', '/notifications/unread-count'),
+    ]);
+    // Kept: what the stream brought while the list was loading.
+    const streamed = this.notifications.filter(
+      (mine) => !page.items.some((item) => item.id === mine.id),
+    );
+    this.notifications = [...streamed, ...page.items].sort(newestFirst).slice(0, limit);
+    this.unreadCount = unread.count;
+    this.loaded = true;
+    this.emit('change', this);
+  }
+
+  async markRead(id: string, read = true): Promise<HeraldNotification> {
+    const updated = await this.request<HeraldNotification>('PATCH', `/notifications/${id}`, {
+      read,
+    });
+    this.apply(updated);
+    return updated;
+  }
+
+  async archive(id: string): Promise<HeraldNotification> {
+    const updated = await this.request<HeraldNotification>('PATCH', `/notifications/${id}`, {
+      archived: true,
+    });
+    this.apply(updated);
+    return updated;
+  }
+
+  /** Marks every notification read; answers how many changed. */
+  async markAllRead(): Promise<number> {
+    const { updated } = await this.request<{ updated: number }>('POST', '/notifications/read-all');
+    const now = new Date().toISOString();
+    for (const item of this.notifications) item.readAt ??= now;
+    this.unreadCount = 0;
+    this.emit('change', this);
+    return updated;
+  }
+
+  /** A REST call to `/api/v1<path>` with the user's token; HeraldError when not 2xx. */
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await this.fetch(`${this.base}/api/v1${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${await this.token()}`,
+        ...(body !== undefined && { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!response.ok) throw await this.errorOf(response);
+    return (response.status === 204 ? undefined : await response.json()) as T;
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    let attempt = 0;
+    while (!signal.aborted) {
+      this.setStatus(attempt === 0 && !this.loaded ? 'connecting' : 'reconnecting');
+      let delay: number | undefined;
+      try {
+        const ended = await this.stream(signal);
+        if (ended.opened) attempt = 0;
+        delay = ended.retry; // it ended cleanly: back after the server's `retry:`, as EventSource
+      } catch (error) {
+        if (signal.aborted) return;
+        if (error instanceof HeraldError && error.status === 401) this.setStatus('unauthorized');
+      }
+      delay ??= reconnectDelay(
+        attempt,
+        this.options.minDelayMs ?? 500,
+        this.options.maxDelayMs ?? 30_000,
+      );
+      attempt += 1;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  /** One stream, until it ends: whether it got to its first event, and the last `retry:`. */
+  private async stream(signal: AbortSignal): Promise<{ opened: boolean; retry?: number }> {
+    const { ticket } = await this.request<{ ticket: string }>('POST', '/stream/tickets');
+    const query = new URLSearchParams({ ticket });
+    if (this.lastEventId) query.set('lastEventId', this.lastEventId);
+    const response = await this.fetch(`${this.base}/api/v1/notifications/stream?${query}`, {
+      headers: { accept: 'text/event-stream' },
+      signal,
+    });
+    if (!response.ok || !response.body) throw await this.errorOf(response);
+    const parser = new SseParser();
+    const decoder = new TextDecoder();
+    const reader = response.body.getReader();
+    let opened = false;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      for (const message of parser.push(decoder.decode(value, { stream: true }))) {
+        if (!opened) {
+          opened = true;
+          this.setStatus('open');
+          if (!this.loaded) void this.refresh().catch(() => undefined);
+        }
+        this.lastEventId = message.id ?? this.lastEventId;
+        this.receive(message.event as keyof SseWireEventMap, JSON.parse(message.data) as never);
+      }
+      this.lastEventId = parser.lastEventId ?? this.lastEventId;
+    }
+    return { opened, retry: parser.retry };
+  }
+
+  private receive<K extends keyof SseWireEventMap>(event: K, data: SseWireEventMap[K]): void {
+    if (event === 'notification') {
+      const notification = data as HeraldNotification;
+      if (!this.notifications.some((item) => item.id === notification.id)) {
+        this.notifications = [notification, ...this.notifications]
+          .sort(newestFirst)
+          .slice(0, this.options.pageSize ?? 50);
+      }
+    } else if (event === 'notification.updated') {
+      const change = data as SseWireEventMap['notification.updated'];
+      const item = this.notifications.find((each) => each.id === change.id);
+      if (item) this.apply({ ...item, ...change }, change.deleted);
+    } else if (event === 'unread-count') {
+      this.unreadCount = (data as SseWireEventMap['unread-count']).count;
+    } else if (event === 'resync') {
+      void this.refresh().catch(() => undefined);
+    }
+    this.emit(event, data as HeraldClientEvents[K]);
+    if (event !== 'live' && event !== 'auth-expired') this.emit('change', this);
+  }
+
+  /** Puts a changed notification in the list, or takes it out when archived or deleted. */
+  private apply(updated: HeraldNotification, deleted = false): void {
+    this.notifications = this.notifications.flatMap((item) =>
+      item.id !== updated.id ? [item] : deleted || updated.archivedAt ? [] : [updated],
+    );
+    this.emit('change', this);
+  }
+
+  private async token(): Promise<string> {
+    const { token } = this.options;
+    return typeof token === 'string' ? token : token();
+  }
+
+  private async errorOf(response: Response): Promise<HeraldError> {
+    const body = (await response.json().catch(() => ({}))) as { message?: string | string[] };
+    const message = [body.message ?? response.statusText].flat().join('; ');
+    return new HeraldError(response.status, message);
+  }
+
+  private setStatus(status: ConnectionStatus): void {
+    if (this.status === status) return;
+    this.status = status;
+    this.emit('status', status);
+  }
+
+  private emit<K extends keyof HeraldClientEvents>(event: K, value: HeraldClientEvents[K]): void {
+    for (const listener of this.listeners.get(event) ?? []) {
+      try {
+        (listener as Listener<HeraldClientEvents[K]>)(value);
+      } catch (error) {
+        // A listener's bug must not cut the stream: reported, as a DOM event handler's would be.
+        console.error(error);
+      }
+    }
+  }
+}

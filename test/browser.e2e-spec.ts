@@ -1,0 +1,152 @@
+import { mkdirSync } from 'node:fs';
+import { Browser, chromium, Page } from 'playwright-core';
+import { deleteTopology, TestBroker } from './support/amqp';
+import { RunningHerald, startHerald } from './support/herald';
+import { createTestStorage, TestStorage, uniqueName } from './support/storage';
+
+/** Debian's Chromium (`.ci/run` installs it); Playwright downloads no browser of its own. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCREENSHOT = 'test-results/demo-inbox.png';
+
+/** The demo inbox at GET /, in a real browser, against a real Herald and RabbitMQ. */
+describe('demo inbox in Chromium', () => {
+  let storage: TestStorage;
+  let herald: RunningHerald;
+  let broker: TestBroker;
+  let browser: Browser;
+  const prefix = `${uniqueName('amqp')}.`;
+  // Development sign-in: no AUTH_* set, as on a newcomer's machine.
+  const start = (port?: number) =>
+    startHerald({ storage, port, env: { AMQP_PREFIX: prefix, AUTH_JWT_SECRET: undefined } });
+
+  const publish = (title: string, body?: string) =>
+    broker.publish(herald, 'notification.demo', {
+      recipients: { userIds: ['ada'] },
+      type: 'demo.message',
+      title,
+      ...(body && { body }),
+    });
+
+  const titles = (page: Page) => page.locator('#list .title').allTextContents();
+  const badge = (page: Page) => page.locator('#badge');
+  /** Waits until the badge shows `count` (the count may follow its notification by a frame). */
+  const badgeShows = (page: Page, count: number) =>
+    page.locator('#badge:visible', { hasText: new RegExp(`^${count}$`) }).waitFor();
+  const live = (page: Page) => page.locator('#status[data-status="open"]').waitFor();
+
+  beforeAll(async () => {
+    storage = await createTestStorage('postgres');
+    herald = await start();
+    broker = await TestBroker.connect();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await broker?.close();
+    await herald?.close();
+    await storage?.drop();
+    await deleteTopology(herald.config.amqp);
+  });
+
+  it('signs in, shows arrivals live, syncs tabs, and catches up after a restart', async () => {
+    const context = await browser.newContext({ viewport: { width: 900, height: 640 } });
+    const tabA = await context.newPage();
+    const errors: string[] = [];
+    tabA.on('pageerror', (error) => errors.push(error.message));
+    await tabA.goto(herald.url);
+    await tabA.getByLabel('User id').fill('ada');
+    await tabA.getByRole('button', { name: 'Sign in' }).click();
+    await live(tabA);
+    await expect(tabA.locator('#who').textContent()).resolves.toBe('Signed in as ada');
+    await expect(tabA.locator('#sign-in').isHidden()).resolves.toBe(true);
+
+    // A notification published to RabbitMQ appears, and the badge counts it.
+    await publish('Your order has shipped', 'Tracking number 1Z999');
+    await tabA.locator('#list .item.unread', { hasText: 'Your order has shipped' }).waitFor();
+    await badgeShows(tabA, 1);
+    await expect(tabA.locator('#announcer').textContent()).resolves.toBe(
+      'New notification: Your order has shipped',
+    );
+
+    // A second tab (same sign-in) shows the same; marking read in A updates B.
+    const tabB = await context.newPage();
+    await tabB.goto(herald.url);
+    await live(tabB);
+    await tabB.locator('#list .item.unread', { hasText: 'Your order has shipped' }).waitFor();
+    await tabA.getByRole('button', { name: 'Mark read: Your order has shipped' }).click();
+    await tabB.locator('#list .item:not(.unread)', { hasText: 'Your order has shipped' }).waitFor();
+    await badge(tabB).waitFor({ state: 'hidden' }); // the recount follows the change
+    await expect(tabB.locator('#bell-label').textContent()).resolves.toBe(
+      'Notifications, 0 unread',
+    );
+
+    // Herald restarts; what arrives meanwhile is shown once the page has reconnected.
+    const port = Number(new URL(herald.url).port);
+    await herald.close();
+    await tabA.locator('#status[data-status="reconnecting"]').waitFor();
+    await publish('Sent while Herald was down');
+    await publish('Also sent while down');
+    herald = await start(port);
+    await live(tabA);
+    await tabA.locator('#list .item', { hasText: 'Also sent while down' }).waitFor();
+    await expect(titles(tabA)).resolves.toEqual([
+      'Also sent while down',
+      'Sent while Herald was down',
+      'Your order has shipped',
+    ]);
+    await badgeShows(tabA, 2);
+    await tabB.locator('#list .item', { hasText: 'Also sent while down' }).waitFor();
+    await badgeShows(tabB, 2);
+
+    mkdirSync('test-results', { recursive: true });
+    await tabA.screenshot({ path: SCREENSHOT });
+
+    // Keyboard: Mark all read with Enter; Escape closes the panel.
+    await tabA.getByRole('button', { name: 'Mark all read' }).focus();
+    await tabA.keyboard.press('Enter');
+    await badge(tabA).waitFor({ state: 'hidden' });
+    await badge(tabB).waitFor({ state: 'hidden' });
+    await tabA.keyboard.press('Escape');
+    await expect(tabA.locator('#bell').getAttribute('aria-expanded')).resolves.toBe('false');
+    await expect(tabA.locator('#panel').isHidden()).resolves.toBe(true);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('renders the Swagger UI at /docs under the security headers', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    await page.goto(`${herald.url}/docs`);
+    await page.locator('.swagger-ui .info .title', { hasText: 'Herald' }).waitFor();
+    await page
+      .locator('.opblock-summary-path', { hasText: '/api/v1/notifications/stream' })
+      .first()
+      .waitFor();
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('offers a token box instead of sign-in-as-anyone when development auth is off', async () => {
+    const secured = await startHerald({ storage: 'postgres' });
+    try {
+      const page = await browser.newPage();
+      await page.goto(secured.url);
+      await page.getByLabel('Token (JWT)').waitFor();
+      await expect(page.locator('#dev-hint').isHidden()).resolves.toBe(true);
+      await page.getByLabel('Token (JWT)').fill('not a token');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await expect(page.getByRole('alert').textContent()).resolves.toBe('That is not a JWT');
+      await page.close();
+    } finally {
+      await secured.close();
+    }
+  });
+});

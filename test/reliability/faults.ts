@@ -1,0 +1,238 @@
+import { connect } from 'amqplib';
+import { Client } from 'pg';
+import { HeraldProcess, startHeraldProcess } from '../../bench/support/herald-process';
+import { HeraldConfig, loadConfig } from '../../src/config/herald-config';
+import { amqpTopology, assertTopology } from '../../src/messaging/amqp-topology';
+import { deleteTopology, rabbitmqctl, TEST_AMQP_URL, TestBroker } from '../support/amqp';
+import { RunningHerald, startHerald, TEST_JWT_SECRET } from '../support/herald';
+import { SseClient } from '../support/sse';
+import { createTestStorage, testDatabaseUrl, TestStorage, uniqueName } from '../support/storage';
+import { userToken } from '../support/tokens';
+
+/**
+ * One fault test's world: a PostgreSQL schema and an AMQP prefix of its own, and the built Herald
+ * (`node dist/main.js`, production mode) started as a process of its own, as many times as the
+ * test restarts it.
+ */
+export class FaultRig {
+  readonly env: Record<string, string>;
+  readonly config: HeraldConfig;
+
+  private constructor(
+    readonly storage: TestStorage,
+    extra: Record<string, string>,
+  ) {
+    this.env = {
+      NODE_ENV: 'production',
+      PORT: '0',
+      LOG_LEVEL: 'info', // "Listening on" and "Consuming" tell when it is ready
+      AUTH_JWT_SECRET: TEST_JWT_SECRET,
+      AMQP_URL: TEST_AMQP_URL,
+      AMQP_PREFIX: `${uniqueName('rel')}.`,
+      ...storage.env,
+      ...extra,
+    };
+    this.config = loadConfig(this.env);
+  }
+
+  static async create(extra: Record<string, string> = {}): Promise<FaultRig> {
+    return new FaultRig(await createTestStorage('postgres'), extra);
+  }
+
+  /** Starts Herald; resolves once it listens and consumes. */
+  async start(): Promise<{ process: HeraldProcess; herald: RunningHerald }> {
+    const process = startHeraldProcess(this.env);
+    const url = await process.ready;
+    return { process, herald: { url, config: this.config } as RunningHerald };
+  }
+
+  /**
+   * Publishes `total` notifications, spread round-robin over `users`, as one confirmed burst:
+   * `id` is the idempotency key `<tag>-<n>`, `title` is `#<n>`.
+   */
+  async publishBurst(tag: string, users: string[], total: number): Promise<void> {
+    const topology = amqpTopology(this.config.amqp);
+    const connection = await connect(TEST_AMQP_URL);
+    try {
+      const channel = await connection.createConfirmChannel();
+      await assertTopology(channel, topology);
+      for (let n = 0; n < total; n += 1) {
+        const body = {
+          id: `${tag}-${n}`,
+          recipients: { userIds: [users[n % users.length]] },
+          title: `#${n}`,
+        };
+        const ok = channel.publish(
+          topology.exchange,
+          'notification.burst',
+          Buffer.from(JSON.stringify(body)),
+          {
+            contentType: 'application/json',
+            persistent: true,
+          },
+        );
+        if (!ok) await new Promise((resolve) => channel.once('drain', resolve));
+      }
+      await channel.waitForConfirms();
+    } finally {
+      await connection.close();
+    }
+  }
+
+  /** Rows stored, and distinct idempotency keys among them (equal = nothing stored twice). */
+  async stored(): Promise<{ rows: number; keys: number }> {
+    const client = new Client({ connectionString: testDatabaseUrl() });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ rows: number; keys: number }>(
+        `SELECT count(*)::int AS rows, count(DISTINCT (user_id, idempotency_key))::int AS keys
+         FROM "${this.env.DATABASE_SCHEMA}".notifications`,
+      );
+      return rows[0];
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** Messages still in the ingest queue: waiting, and delivered but not acknowledged. */
+  async ingestQueue(): Promise<{ ready: number; unacked: number }> {
+    const name = amqpTopology(this.config.amqp).ingestQueue;
+    const output = await rabbitmqctl(
+      'list_queues',
+      '-q',
+      '--no-table-headers',
+      'name',
+      'messages_ready',
+      'messages_unacknowledged',
+    );
+    const line = output.split('\n').find((row) => row.split('\t')[0] === name);
+    const [, ready, unacked] = (line ?? `${name}\t0\t0`).split('\t');
+    return { ready: Number(ready), unacked: Number(unacked) };
+  }
+
+  /** Dead letters waiting (nothing should be dead-lettered by a fault). */
+  async deadLetters(): Promise<number> {
+    const connection = await connect(TEST_AMQP_URL);
+    try {
+      const channel = await connection.createChannel();
+      const { messageCount } = await channel.checkQueue(
+        amqpTopology(this.config.amqp).deadLetterQueue,
+      );
+      return messageCount;
+    } finally {
+      await connection.close();
+    }
+  }
+
+  async cleanup(): Promise<void> {
+    await deleteTopology(this.config.amqp).catch(() => undefined);
+    await this.storage.drop();
+  }
+}
+
+export interface LoadRig {
+  herald: RunningHerald;
+  broker: TestBroker;
+  database: Client;
+  close: () => Promise<void>;
+}
+
+/**
+ * An in-process Herald (PostgreSQL) without rate limits — the load of a test comes from one address
+ * and few users — with a broker connection and a database client for the checks.
+ */
+export async function openLoadRig(): Promise<LoadRig> {
+  const herald = await startHerald({
+    storage: 'postgres',
+    env: { RATE_LIMIT_PER_IP: '1000000', RATE_LIMIT_PER_USER: '1000000' },
+  });
+  const broker = await TestBroker.connect();
+  const database = new Client({ connectionString: testDatabaseUrl() });
+  await database.connect();
+  return {
+    herald,
+    broker,
+    database,
+    close: async () => {
+      await database.end();
+      await broker.close();
+      await herald.close();
+    },
+  };
+}
+
+/** A user's stream across reconnects: every notification id it received, in order. */
+export class FollowedUser {
+  readonly ids: string[] = [];
+  private client?: SseClient;
+  private lastEventId?: string;
+  private seen = 0;
+
+  constructor(readonly userId: string) {}
+
+  /** Opens (or reopens, with Last-Event-ID) the stream; resolves once it is live. */
+  async open(herald: RunningHerald): Promise<void> {
+    this.seen = 0;
+    this.client = await SseClient.open(herald, {
+      token: await userToken(this.userId),
+      lastEventId: this.lastEventId,
+    });
+    await this.client.nextOf('unread-count');
+    this.take();
+  }
+
+  /** Collects what arrived so far; the stream position moves with every event. */
+  take(): void {
+    const events = this.client?.events ?? [];
+    for (; this.seen < events.length; this.seen += 1) {
+      const event = events[this.seen];
+      if (event.id !== undefined) this.lastEventId = event.id;
+      if (event.event === 'notification') this.ids.push((event.data as { id: string }).id);
+      if (event.event === 'resync') throw new Error(`${this.userId}: resync (replay limit passed)`);
+    }
+  }
+
+  whenEnded(): Promise<void> {
+    return this.client?.whenEnded() ?? Promise.resolve();
+  }
+
+  close(): void {
+    this.client?.close();
+  }
+}
+
+/** Waits for `check` to hold, polling every 50 ms; answers how long it took (ms). */
+export async function timeUntil(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+): Promise<number> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return Date.now() - started;
+}
+
+/** Waits until every followed user's streams brought at least `each` notifications. */
+export function receivedAll(followed: FollowedUser[], each: number): Promise<number> {
+  return timeUntil(() => {
+    for (const user of followed) user.take();
+    return followed.every((user) => user.ids.length >= each);
+  }, 30_000);
+}
+
+/** Exactly once and in order: the ids received equal the ids stored for the user, in id order. */
+export async function storedIdsOf(rig: FaultRig, userId: string): Promise<string[]> {
+  const client = new Client({ connectionString: testDatabaseUrl() });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ id: string }>(
+      `SELECT n.id::text AS id FROM "${rig.env.DATABASE_SCHEMA}".notifications n WHERE n.user_id = $1 ORDER BY n.id`,
+      [userId],
+    );
+    return rows.map((row) => row.id);
+  } finally {
+    await client.end();
+  }
+}
