@@ -185,8 +185,10 @@ describe('admin API', () => {
     const connection = await connect(TEST_AMQP_URL);
     try {
       const channel = await connection.createConfirmChannel();
+      // Persistent, as the broker keeps the original's delivery mode when it dead-letters.
       channel.publish(deadLetterExchange, 'notification.orphan', Buffer.from('{}'), {
         messageId: 'orphan-1',
+        persistent: true,
       });
       await channel.waitForConfirms();
     } finally {
