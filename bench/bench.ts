@@ -40,6 +40,8 @@ const USAGE = `Usage: npm run bench -- [options]
   --quick             a short run (under 2 minutes): fewer streams, one rate, 5 s each
   --scenarios LIST    any of a,b,c,d,e (default all)
   --targets LIST      any of herald,naive,bare (default all)
+  --stored-rates LIST (b) notifications/s to run, e.g. 1000,4000 ('' for none; default by --quick)
+  --live-rates LIST   (b) personal live events/s to run, the same way
   --write             rewrite docs/BENCHMARKS.md and docs/bench/*.svg (a full run of everything always does)
   --from FILE         no run: rewrite the docs from a saved bench/results/*.json
   --profile DIR       write Herald's CPU profile (.cpuprofile) into DIR
@@ -52,6 +54,8 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean' },
     scenarios: { type: 'string', default: 'a,b,c,d,e' },
     targets: { type: 'string', default: 'herald,naive,bare' },
+    'stored-rates': { type: 'string' },
+    'live-rates': { type: 'string' },
     write: { type: 'boolean' },
     from: { type: 'string' },
     profile: { type: 'string' },
@@ -61,12 +65,26 @@ const { values: args } = parseArgs({
   },
 });
 
+/** A comma-separated list of rates, or `fallback` when the option is not given. */
+function rates(option: string | undefined, fallback: number[]): number[] {
+  if (option === undefined) return fallback;
+  const list = option
+    .split(',')
+    .filter((item) => item.trim() !== '')
+    .map(Number);
+  if (list.some((rate) => !Number.isInteger(rate) || rate <= 0)) {
+    console.error(`Rates are whole numbers per second, comma-separated: "${option}"\n\n${USAGE}`);
+    process.exit(2);
+  }
+  return list;
+}
+
 const quick = !!args.quick;
 const plan = {
   idleSteps: quick ? [1000, 3000] : [1000, 5000, 10000, 19000],
   streams: quick ? 2000 : 10000,
-  rates: quick ? [500] : [500, 1000, 2000, 4000],
-  liveUserRates: quick ? [2000] : [1000, 4000, 8000],
+  rates: rates(args['stored-rates'], quick ? [500] : [500, 1000, 2000, 4000]),
+  liveUserRates: rates(args['live-rates'], quick ? [2000] : [1000, 4000, 8000]),
   seconds: quick ? 4 : 15,
   broadcasts: quick ? 1 : 3,
   liveRates: quick ? [1000] : [1000, 5000],
@@ -239,7 +257,7 @@ interface TargetRun {
   idleRssBytes: number;
   idle: { streams: number; rssBytes: number; bytesPerStream: number }[];
   /** How fast the 10,000 streams of (b)–(d) opened (each counted at its first event). */
-  opening?: { streams: number; seconds: number; perSecond: number };
+  opening?: { streams: number; seconds: number; perSecond: number; cpuMsPerStream?: number };
   rates: {
     /** `stored`: notification.* (Herald stores each); `live`: event.* to the same users. */
     kind: 'stored' | 'live';
@@ -321,17 +339,20 @@ async function runTarget(target: Target, scenarios: Set<string>): Promise<Target
       );
     }
     const opening = performance.now();
+    const cpuBefore = processUsage(pid).cpuMs;
     const load = await Load.open(base, target, users, 2, secret);
     const seconds = (performance.now() - opening) / 1000;
     result.opening = {
       streams: plan.streams,
       seconds: Number(seconds.toFixed(1)),
       perSecond: Math.round(plan.streams / seconds),
+      // The wall time moves with this VM's neighbours; the server's CPU per stream much less.
+      cpuMsPerStream: Number(((processUsage(pid).cpuMs - cpuBefore) / plan.streams).toFixed(2)),
     };
     await sleep(1000);
     await load.collect();
     log(
-      `  ${plan.streams} streams open (${users.length} users × 2 tabs) in ${result.opening.seconds} s: ${result.opening.perSecond}/s`,
+      `  ${plan.streams} streams open (${users.length} users × 2 tabs) in ${result.opening.seconds} s: ${result.opening.perSecond}/s, server CPU ${result.opening.cpuMsPerStream} ms each`,
     );
     try {
       if (scenarios.has('b')) {
@@ -474,6 +495,8 @@ async function main(): Promise<void> {
   const targets = args.targets.split(',') as Target[];
   const everything =
     !quick &&
+    args['stored-rates'] === undefined &&
+    args['live-rates'] === undefined &&
     'abcde'.split('').every((scenario) => scenarios.has(scenario)) &&
     targets.length === 3;
   const kind = quick ? 'quick' : everything ? 'full' : 'partial';
@@ -535,12 +558,13 @@ function render(results: {
       '',
       'Before (b)–(d), from the first request to the first event on every stream (with the load processes starting).',
       '',
-      '| target | streams | seconds | streams/s |',
-      '| --- | --- | --- | --- |',
+      '| target | streams | seconds | streams/s | server CPU per stream |',
+      '| --- | --- | --- | --- | --- |',
     );
     for (const { target, opening } of openingRuns) {
+      const cpu = opening!.cpuMsPerStream === undefined ? '–' : `${opening!.cpuMsPerStream} ms`;
       lines.push(
-        `| ${target} | ${opening!.streams} | ${opening!.seconds} | ${opening!.perSecond} |`,
+        `| ${target} | ${opening!.streams} | ${opening!.seconds} | ${opening!.perSecond} | ${cpu} |`,
       );
     }
     lines.push('');

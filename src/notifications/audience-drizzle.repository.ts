@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { and, asc, eq, gt, inArray, min, sql } from 'drizzle-orm';
-import { Database } from '../database/database';
+import { Database, queryRows } from '../database/database';
 import { knownUsers, topicSubscriptions as subscriptions } from '../database/schema';
 import { Audience, AudienceMember, AudienceRepository } from './audience.repository';
-import type { Recipient } from './notification';
+import { Recipient, recipientKey } from './notification';
 
 @Injectable()
 export class AudienceDrizzleRepository extends AudienceRepository {
@@ -38,20 +38,25 @@ export class AudienceDrizzleRepository extends AudienceRepository {
     return rows.length > 0;
   }
 
-  async topicsOf(recipient: Recipient): Promise<string[]> {
+  async topicsOf(recipients: Recipient[]): Promise<Map<string, string[]>> {
+    const topics = new Map<string, string[]>();
+    if (recipients.length === 0) return topics;
+    const tenants = sql.param(recipients.map((recipient) => recipient.tenantId ?? ''));
+    const users = sql.param(recipients.map((recipient) => recipient.userId));
     const rows = await this.database.run((db) =>
-      db
-        .select({ topic: subscriptions.topic })
-        .from(subscriptions)
-        .where(
-          and(
-            eq(subscriptions.tenantId, recipient.tenantId ?? ''),
-            eq(subscriptions.userId, recipient.userId),
-          ),
-        )
-        .orderBy(asc(subscriptions.topic)),
+      queryRows<{ tenantId: string; userId: string; topic: string }>(
+        db,
+        sql`SELECT DISTINCT s.tenant_id AS "tenantId", s.user_id AS "userId", s.topic
+          FROM unnest(${tenants}::text[], ${users}::text[]) AS v(t, u)
+          JOIN topic_subscriptions s ON s.tenant_id = v.t AND s.user_id = v.u
+          ORDER BY s.topic`,
+      ),
     );
-    return rows.map((row) => row.topic);
+    for (const { tenantId, userId, topic } of rows) {
+      const key = recipientKey({ tenantId: tenantId || null, userId });
+      topics.set(key, [...(topics.get(key) ?? []), topic]);
+    }
+    return topics;
   }
 
   async subscribers(

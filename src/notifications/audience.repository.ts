@@ -24,8 +24,8 @@ export abstract class AudienceRepository {
   /** Answers false when the recipient was not subscribed. */
   abstract unsubscribe(recipient: Recipient, topic: string): Promise<boolean>;
 
-  /** The recipient's topics, by name. */
-  abstract topicsOf(recipient: Recipient): Promise<string[]>;
+  /** Each recipient's topics, by name, keyed by recipientKey (none: no entry). */
+  abstract topicsOf(recipients: Recipient[]): Promise<Map<string, string[]>>;
 
   /** A topic's subscribers by user id, a page at a time (after `afterUserId`). */
   abstract subscribers(

@@ -1,7 +1,8 @@
 import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import type { AuthenticatedRequest } from '../auth/current-user.decorator';
+import { turnBatch } from '../common/turn-batch';
 import { AudienceRepository } from './audience.repository';
-import { recipientKey } from './notification';
+import { Recipient, recipientKey } from './notification';
 
 /** Users this instance recorded already; past this many it forgets and records again. */
 const REMEMBERED_MAX = 100_000;
@@ -17,6 +18,11 @@ const REMEMBERED_MAX = 100_000;
 export class KnownUsersGuard implements CanActivate {
   private readonly logger = new Logger(KnownUsersGuard.name);
   private readonly remembered = new Set<string>();
+  /** Batched per turn: users connecting together are recorded in one statement. */
+  private readonly remember = turnBatch<Recipient, void>(async (recipients) => {
+    await this.audience.remember([...recipients]);
+    return recipients.map(() => undefined);
+  });
 
   constructor(private readonly audience: AudienceRepository) {}
 
@@ -25,7 +31,7 @@ export class KnownUsersGuard implements CanActivate {
     const user = context.switchToHttp().getRequest<AuthenticatedRequest>().user;
     if (!user || this.remembered.has(recipientKey(user))) return true;
     try {
-      await this.audience.remember([{ userId: user.userId, tenantId: user.tenantId }]);
+      await this.remember({ userId: user.userId, tenantId: user.tenantId });
       if (this.remembered.size >= REMEMBERED_MAX) this.remembered.clear();
       this.remembered.add(recipientKey(user));
     } catch (error) {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InvalidInputError } from '../common/domain-error';
+import { turnBatch } from '../common/turn-batch';
 import { InboxEvents } from './inbox-events';
 import {
   InboxPage,
@@ -42,10 +43,15 @@ export class NotificationsService {
     return (await this.unreadState(recipient)).count;
   }
 
-  async unreadState(recipient: Recipient): Promise<UnreadState> {
-    const states = await this.repository.unreadStates([recipient]);
-    return states.get(recipientKey(recipient)) ?? { count: 0, position: '0' };
-  }
+  /** Batched per turn: streams opening together read their states in one query. */
+  readonly unreadState: (recipient: Recipient) => Promise<UnreadState> = turnBatch(
+    async (recipients) => {
+      const states = await this.repository.unreadStates([...recipients]);
+      return recipients.map(
+        (recipient) => states.get(recipientKey(recipient)) ?? { count: 0, position: '0' },
+      );
+    },
+  );
 
   /** Unread states of many recipients in one query, keyed by recipientKey. */
   unreadStates(recipients: Recipient[]): Promise<Map<string, UnreadState>> {

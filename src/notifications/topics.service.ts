@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { AudienceRepository } from './audience.repository';
 import { InboxEvents } from './inbox-events';
-import type { Recipient } from './notification';
+import { Recipient, recipientKey } from './notification';
+import { turnBatch } from '../common/turn-batch';
 
 /**
  * Topic subscriptions. A notification to a topic is stored for each subscriber at ingest
@@ -15,9 +16,11 @@ export class TopicsService {
     private readonly events: InboxEvents,
   ) {}
 
-  topicsOf(recipient: Recipient): Promise<string[]> {
-    return this.audience.topicsOf(recipient);
-  }
+  /** Batched per turn: streams opening together read their topics in one query. */
+  readonly topicsOf: (recipient: Recipient) => Promise<string[]> = turnBatch(async (recipients) => {
+    const topics = await this.audience.topicsOf([...recipients]);
+    return recipients.map((recipient) => topics.get(recipientKey(recipient)) ?? []);
+  });
 
   /** Idempotent: answers false when the recipient was subscribed already. */
   async subscribe(recipient: Recipient, topic: string): Promise<boolean> {
