@@ -556,7 +556,7 @@ function render(results: {
     lines.push(
       '### Opening streams',
       '',
-      'Before (b)–(d), from the first request to the first event on every stream (with the load processes starting).',
+      'Before (b)–(d), from the first request to the first event on every stream (with the load processes starting); server CPU per stream: – where the run predates that figure.',
       '',
       '| target | streams | seconds | streams/s | server CPU per stream |',
       '| --- | --- | --- | --- | --- |',
