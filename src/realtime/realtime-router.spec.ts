@@ -92,6 +92,24 @@ describe('RealtimeRouter unread counts', () => {
     expect(stored.reads).toBe(0);
   });
 
+  it('counts a notification another instance stored before one stored here, arriving after it', async () => {
+    const { events, remote, stored, open } = setUp();
+    const stream = open(3, '9');
+    events.emit(created('11')); // stored here
+    remote.next(created('10')); // stored elsewhere first, over RabbitMQ later
+    remote.next(created('10')); // and once only
+    await jest.advanceTimersByTimeAsync(50);
+    expect(stream.map((signal) => signal.kind)).toEqual([
+      'created',
+      'unread-count',
+      'created',
+      'unread-count',
+      'created',
+    ]);
+    expect(counts(stream)).toEqual([4, 5]);
+    expect(stored.reads).toBe(0);
+  });
+
   it('recounts after an update, and sends the count only when it changed', async () => {
     const { events, stored, open } = setUp();
     const stream = open(2, '5');

@@ -6,6 +6,7 @@ import { NotificationsService } from '../notifications/notifications.service';
 import { TopicsService } from '../notifications/topics.service';
 import { LiveEvent } from './live-event.command';
 import { BusMessage, EVERYONE_KEY, RealtimeBus, topicKey, userKey } from './realtime-bus';
+import { compareIds, SeenIds } from './seen-ids';
 import { StreamRegistry } from './stream-registry';
 import { TopicIndex } from './topic-index';
 
@@ -26,6 +27,11 @@ const COUNT_BATCH = 1000;
  */
 const BUS_BATCH_MIN = 32;
 
+/** A count read from storage: it takes in every notification up to the newest it saw. */
+function countOf(state: UnreadState): { count: number; counted: SeenIds } {
+  return { count: state.count, counted: new SeenIds(state.position) };
+}
+
 function recipientOf(event: InboxEvent): Recipient {
   return event.kind === 'created' ? event.notification : event.recipient;
 }
@@ -35,8 +41,9 @@ function recipientOf(event: InboxEvent): Recipient {
  * the RealtimeBus, to the instances holding their other streams; live events go to the named
  * users, the followers of the topics and (for a broadcast) everyone of the tenant connected
  * here, each recipient once. A new notification's unread count goes out with it: the last count
- * sent plus one, when its id is above the newest notification that count took in (ids of a
- * recipient grow in commit order, so that is exact), and unchanged otherwise. Other changes
+ * sent plus one when that count does not take it in yet, unchanged otherwise (a count read from
+ * storage takes in every id up to the newest it saw, as ids of a recipient grow in commit order;
+ * one counted since is remembered by id, as they may arrive out of order: SeenIds). Other changes
  * (read, archived, deleted) are recounted in the database once per burst, for all recipients of
  * the burst at once, and sent when the count differs from the last one sent.
  */
@@ -45,8 +52,11 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(RealtimeRouter.name);
   private readonly topics = new TopicIndex();
   private readonly countsDue = new Map<string, Recipient>();
-  /** The unread count last sent to every stream of a recipient here, when all got the same. */
-  private readonly countsSent = new Map<string, UnreadState>();
+  /**
+   * The unread count last sent to every stream of a recipient here, when all got the same, and
+   * the notifications it takes in.
+   */
+  private readonly countsSent = new Map<string, { count: number; counted: SeenIds }>();
   private countTimer?: NodeJS.Timeout;
   /** Inbox changes of this tick, for the other instances. */
   private outgoing: InboxEvent[] = [];
@@ -97,8 +107,8 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
   opened(recipient: Recipient, state: UnreadState): void {
     const key = recipientKey(recipient);
     const sent = this.countsSent.get(key);
-    if (this.registry.streamsOf(recipient) === 1) this.countsSent.set(key, state);
-    else if (sent?.count !== state.count || sent.position !== state.position) {
+    if (this.registry.streamsOf(recipient) === 1) this.countsSent.set(key, countOf(state));
+    else if (sent?.count !== state.count || sent.counted.newest !== state.position) {
       // Its tabs started from different counts: a recount tells them all the same one.
       this.countsSent.delete(key);
       this.countSoon(recipient);
@@ -160,11 +170,10 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
     const sent = this.countsSent.get(key);
     if (event.kind !== 'created' || sent === undefined) {
       this.countSoon(recipient);
-    } else if (BigInt(event.notification.id) > BigInt(sent.position)) {
+    } else if (sent.counted.add(event.notification.id)) {
       // Sent in the same tick as the notification, so both leave in one write per stream.
-      const next = { count: sent.count + 1, position: event.notification.id };
-      this.countsSent.set(key, next);
-      this.registry.deliver(recipient, { kind: 'unread-count', count: next.count });
+      sent.count += 1;
+      this.registry.deliver(recipient, { kind: 'unread-count', count: sent.count });
     } // else the count sent takes it in already
   }
 
@@ -223,12 +232,12 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
           const key = recipientKey(recipient);
           const state = states.get(key) ?? { count: 0, position: '0' };
           const sent = this.countsSent.get(key);
-          if (sent && BigInt(sent.position) > BigInt(state.position)) {
+          if (sent && compareIds(sent.counted.newest, state.position) > 0) {
             // A newer notification was counted meanwhile: this count is behind, count again.
             this.countSoon(recipient);
             continue;
           }
-          this.countsSent.set(key, state);
+          this.countsSent.set(key, countOf(state));
           if (sent?.count !== state.count) {
             this.registry.deliver(recipient, { kind: 'unread-count', count: state.count });
           }

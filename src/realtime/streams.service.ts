@@ -7,6 +7,7 @@ import { HeraldMetrics } from '../metrics/herald-metrics';
 import { NotificationsService } from '../notifications/notifications.service';
 import type { SseEventName, SseFrame } from './sse-events';
 import { RealtimeRouter, StreamSignal } from './realtime-router';
+import { SeenIds } from './seen-ids';
 import { StreamRegistry } from './stream-registry';
 
 /** Notifications replayed after Last-Event-ID before `resync` is sent instead. */
@@ -86,7 +87,8 @@ export class StreamsService implements BeforeApplicationShutdown {
     connection?: Corkable,
   ): Observable<MessageEvent> {
     return new Observable<MessageEvent>((subscriber) => {
-      let position = '0';
+      // The position (the newest id sent) is `seen.newest`; set from storage once the stream opens.
+      let seen = new SeenIds('0');
       let live = false;
       let corked = false;
       const buffered: StreamSignal[] = [];
@@ -106,20 +108,19 @@ export class StreamsService implements BeforeApplicationShutdown {
       };
       const forward = (signal: StreamSignal) => {
         if (signal.kind === 'created') {
-          if (BigInt(signal.notification.id) <= BigInt(position)) return; // replayed already
-          position = signal.notification.id;
-          send({ type: 'notification', id: position, data: signal.notification }, signal);
+          if (!seen.add(signal.notification.id)) return; // replayed or sent already
+          send({ type: 'notification', id: seen.newest, data: signal.notification }, signal);
           if (signal.sentAt) this.metrics.latency.observe((Date.now() - signal.sentAt) / 1000);
         } else if (signal.kind === 'updated') {
           const { id, readAt, archivedAt, deleted } = signal;
           const data = { id, readAt, archivedAt, ...(deleted && { deleted }) };
-          send({ type: 'notification.updated', id: position, data }, signal);
+          send({ type: 'notification.updated', id: seen.newest, data }, signal);
         } else if (signal.kind === 'live') {
           const { type, data, topic } = signal;
           const payload = { type, data, ...(topic && { topic }) };
-          send({ type: 'live', id: position, data: payload }, signal);
+          send({ type: 'live', id: seen.newest, data: payload }, signal);
         } else {
-          send({ type: 'unread-count', id: position, data: { count: signal.count } }, signal);
+          send({ type: 'unread-count', id: seen.newest, data: { count: signal.count } }, signal);
         }
       };
 
@@ -137,7 +138,7 @@ export class StreamsService implements BeforeApplicationShutdown {
           expiry = setTimeout(expireAtTokenEnd, Math.min(left, MAX_TIMER_MS));
           return;
         }
-        send({ type: 'auth-expired', id: position, data: {} });
+        send({ type: 'auth-expired', id: seen.newest, data: {} });
         subscriber.complete();
       };
       expireAtTokenEnd();
@@ -146,7 +147,7 @@ export class StreamsService implements BeforeApplicationShutdown {
         // still opening has no position to give yet: an `id:` now would reset the client's.
         if (live) {
           const retry = SHUTDOWN_RETRY_MS + Math.floor(Math.random() * SHUTDOWN_RETRY_MS * 3);
-          subscriber.next({ id: position, retry, comment: 'shutting down: reconnect' });
+          subscriber.next({ id: seen.newest, retry, comment: 'shutting down: reconnect' });
         }
         subscriber.complete();
       };
@@ -162,12 +163,12 @@ export class StreamsService implements BeforeApplicationShutdown {
           ? await this.notifications.listAfter(user, lastEventId, REPLAY_LIMIT + 1)
           : [];
         if (replay.length > REPLAY_LIMIT) {
-          position = state.position;
-          send({ type: 'unread-count', id: position, data: { count }, retry: RETRY_MS });
-          send({ type: 'resync', id: position, data: { reason: 'replay-limit' } });
+          seen = new SeenIds(state.position);
+          send({ type: 'unread-count', id: seen.newest, data: { count }, retry: RETRY_MS });
+          send({ type: 'resync', id: seen.newest, data: { reason: 'replay-limit' } });
         } else {
-          position = lastEventId ?? state.position;
-          send({ type: 'unread-count', id: position, data: { count }, retry: RETRY_MS });
+          seen = new SeenIds(lastEventId ?? state.position);
+          send({ type: 'unread-count', id: seen.newest, data: { count }, retry: RETRY_MS });
           for (const notification of replay) forward({ kind: 'created', notification });
           this.metrics.replayed.inc(replay.length);
         }

@@ -164,6 +164,8 @@ export async function openLoadRig(): Promise<LoadRig> {
 /** A user's stream across reconnects: every notification id it received, in order. */
 export class FollowedUser {
   readonly ids: string[] = [];
+  /** The last unread count the stream sent. */
+  unreadCount?: number;
   private client?: SseClient;
   private lastEventId?: string;
   private seen = 0;
@@ -188,6 +190,8 @@ export class FollowedUser {
       const event = events[this.seen];
       if (event.id !== undefined) this.lastEventId = event.id;
       if (event.event === 'notification') this.ids.push((event.data as { id: string }).id);
+      if (event.event === 'unread-count')
+        this.unreadCount = (event.data as { count: number }).count;
       if (event.event === 'resync') throw new Error(`${this.userId}: resync (replay limit passed)`);
     }
   }

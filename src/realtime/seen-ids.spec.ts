@@ -1,0 +1,40 @@
+import { compareIds, SeenIds } from './seen-ids';
+
+describe('compareIds', () => {
+  it('orders ids as numbers, beyond what a double holds', () => {
+    const ids = ['10', '9', '100', '9007199254740993', '9007199254740992', '11'];
+    expect([...ids].sort(compareIds)).toEqual([
+      '9',
+      '10',
+      '11',
+      '100',
+      '9007199254740992',
+      '9007199254740993',
+    ]);
+  });
+});
+
+describe('SeenIds', () => {
+  it('takes each id once, whatever the order it arrives in, and nothing at or below the floor', () => {
+    const seen = new SeenIds('100');
+    expect(['99', '100'].map((id) => seen.add(id))).toEqual([false, false]);
+    expect(seen.add('103')).toBe(true);
+    expect(seen.newest).toBe('103');
+    // Stored by another instance before 103, arriving after it.
+    expect(seen.add('101')).toBe(true);
+    expect(seen.newest).toBe('103');
+    expect(['101', '103'].map((id) => seen.add(id))).toEqual([false, false]);
+    expect(seen.add('102')).toBe(true);
+    expect(seen.add('104')).toBe(true);
+    expect(seen.newest).toBe('104');
+  });
+
+  it('keeps 64 ids above the floor: one later than that is taken as seen', () => {
+    const seen = new SeenIds('0');
+    for (let id = 2; id <= 130; id += 2) expect(seen.add(String(id))).toBe(true); // 65 ids
+    // The floor rose to 2, the oldest: 1 arrives too late; 3 still counts.
+    expect(seen.add('1')).toBe(false);
+    expect(seen.add('3')).toBe(true);
+    expect(seen.newest).toBe('130');
+  });
+});
