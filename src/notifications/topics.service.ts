@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
+import { turnBatch } from '../common/turn-batch';
 import { AudienceRepository } from './audience.repository';
 import { InboxEvents } from './inbox-events';
 import { Recipient, recipientKey } from './notification';
-import { turnBatch } from '../common/turn-batch';
 
 /**
  * Topic subscriptions. A notification to a topic is stored for each subscriber at ingest
