@@ -4,8 +4,12 @@ import type { Notification, Recipient } from './notification';
 
 /** What changed in someone's inbox (or their topics), after the commit. */
 export type InboxEvent =
-  /** `sentAt`: when the producer published it (ms), for the delivery latency metric. */
-  | { kind: 'created'; notification: Notification; sentAt?: number }
+  /**
+   * `sentAt`: when the producer published it (ms), for the delivery latency metric.
+   * `previousId`: the recipient's notification stored just before it (null: none), for streams
+   * to send them in order when they arrive out of order; absent on a replay from storage.
+   */
+  | { kind: 'created'; notification: Notification; sentAt?: number; previousId?: string | null }
   | {
       kind: 'updated';
       recipient: Recipient;

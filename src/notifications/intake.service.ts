@@ -141,9 +141,15 @@ export class IntakeService {
     const wanted = await this.withoutMuted(perCommand);
     const drafts = wanted.flat();
     const stored = await this.repository.insertMany(drafts);
-    for (const [index, { created, notification }] of stored.entries()) {
-      if (created)
-        this.events.emit({ kind: 'created', notification, sentAt: drafts[index].sentAt });
+    for (const [index, { created, notification, previousId }] of stored.entries()) {
+      if (created) {
+        this.events.emit({
+          kind: 'created',
+          notification,
+          sentAt: drafts[index].sentAt,
+          previousId,
+        });
+      }
     }
     let next = 0;
     return wanted.map((drafts) => {

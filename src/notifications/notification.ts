@@ -12,6 +12,11 @@ export function recipientKey(recipient: Recipient): string {
   return `${recipient.tenantId ?? ''}\u0000${recipient.userId}`;
 }
 
+/** Orders notification ids (decimal digits without leading zeros, as PostgreSQL prints them). */
+export function compareIds(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
 /** A stored notification as the API and the streams show it (CONTRACT.md "A Notification"). */
 export interface Notification {
   /** Opaque; per user, ordered as the user's notifications were committed. */

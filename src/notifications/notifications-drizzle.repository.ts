@@ -5,6 +5,7 @@ import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { Database, Drizzle, queryRows } from '../database/database';
 import { NotificationRow, notifications as table } from '../database/schema';
 import {
+  compareIds,
   InboxPage,
   InboxQuery,
   Notification,
@@ -71,6 +72,17 @@ function lockRecipients(recipients: Recipient[]): SQL {
     sql`, `,
   );
   return sql`SELECT pg_advisory_xact_lock(k) FROM (VALUES ${values}) AS v(k)`;
+}
+
+/** Each recipient's newest notification id (deleted ones too), null for one without any. */
+function newestIds(recipients: Recipient[]): SQL {
+  const unique = [...new Map(recipients.map((r) => [recipientKey(r), r])).values()];
+  const tenants = sql.param(unique.map((recipient) => recipient.tenantId ?? ''));
+  const users = sql.param(unique.map((recipient) => recipient.userId));
+  return sql`SELECT v.t AS "tenantId", v.u AS "userId", (
+      SELECT max(n.id)::text FROM notifications n WHERE n.tenant_id = v.t AND n.user_id = v.u
+    ) AS id
+    FROM unnest(${tenants}::text[], ${users}::text[]) AS v(t, u)`;
 }
 
 /** What the bulk insert returns; the rest of each row is the draft itself. */
@@ -150,6 +162,18 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
     return this.database.run((db) =>
       db.transaction(async (tx) => {
         await tx.execute(lockRecipients(drafts.map((draft) => draft.recipient)));
+        // Read under the locks: no other writer adds to these recipients until the commit.
+        const newest = new Map(
+          (
+            await queryRows<{ tenantId: string; userId: string; id: string | null }>(
+              tx,
+              newestIds(drafts.map((draft) => draft.recipient)),
+            )
+          ).map((row) => [
+            recipientKey({ tenantId: row.tenantId || null, userId: row.userId }),
+            row.id,
+          ]),
+        );
         const created = new Map<string, StoredDraft>();
         for (let start = 0; start < drafts.length; start += INSERT_CHUNK) {
           const chunk = drafts.slice(start, start + INSERT_CHUNK);
@@ -157,8 +181,20 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
           const byKey = new Map(chunk.map((draft) => [draftKey(draft), draft]));
           for (const row of rows) {
             const key = rowKey(row);
-            created.set(key, { notification: fromDraft(byKey.get(key)!, row), created: true });
+            created.set(key, {
+              notification: fromDraft(byKey.get(key)!, row),
+              created: true,
+              previousId: null,
+            });
           }
+        }
+        // Each new row's predecessor: ids of one recipient in this transaction grow in row order.
+        for (const entry of [...created.values()].sort((a, b) =>
+          compareIds(a.notification.id, b.notification.id),
+        )) {
+          const recipient = recipientKey(entry.notification);
+          entry.previousId = newest.get(recipient) ?? null;
+          newest.set(recipient, entry.notification.id);
         }
         const existing = await this.findExisting(
           tx,
@@ -171,9 +207,8 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
           // The same key twice in one batch: only the first of them created the row.
           const first = !answered.has(key);
           answered.add(key);
-          return fresh
-            ? { notification: fresh.notification, created: first }
-            : { notification: existing.get(key)!, created: false };
+          if (!fresh) return { notification: existing.get(key)!, created: false };
+          return first ? fresh : { notification: fresh.notification, created: false };
         });
       }),
     );

@@ -13,6 +13,12 @@ export interface StoredDraft {
   notification: Notification;
   /** False when the recipient already had this idempotency key: `notification` is that one. */
   created: boolean;
+  /**
+   * When created: the id of the recipient's notification stored just before it (null for their
+   * first). Deliveries between instances may arrive out of order; this tells a stream what to wait
+   * for.
+   */
+  previousId?: string | null;
 }
 
 /**

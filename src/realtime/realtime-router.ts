@@ -1,12 +1,12 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Subscription } from 'rxjs';
 import { InboxEvent, InboxEvents } from '../notifications/inbox-events';
-import { Recipient, recipientKey, UnreadState } from '../notifications/notification';
+import { compareIds, Recipient, recipientKey, UnreadState } from '../notifications/notification';
 import { NotificationsService } from '../notifications/notifications.service';
 import { TopicsService } from '../notifications/topics.service';
 import { LiveEvent } from './live-event.command';
 import { BusMessage, EVERYONE_KEY, RealtimeBus, topicKey, userKey } from './realtime-bus';
-import { compareIds, SeenIds } from './seen-ids';
+import { SeenIds } from './seen-ids';
 import { StreamRegistry } from './stream-registry';
 import { TopicIndex } from './topic-index';
 

@@ -1,4 +1,5 @@
-import { compareIds, SeenIds } from './seen-ids';
+import { compareIds } from '../notifications/notification';
+import { SeenIds } from './seen-ids';
 
 describe('compareIds', () => {
   it('orders ids as numbers, beyond what a double holds', () => {

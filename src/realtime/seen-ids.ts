@@ -1,18 +1,15 @@
+import { compareIds } from '../notifications/notification';
+
 /** Ids kept one by one above the floor; past this many the floor rises to the oldest of them. */
 const WINDOW = 64;
 
-/** Orders notification ids (decimal digits without leading zeros, as PostgreSQL prints them). */
-export function compareIds(a: string, b: string): number {
-  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
-}
-
 /**
- * The notification ids of one user that a stream sent, or that an unread count takes in: all of
- * them up to a floor (a position read from storage), and each one above it. A user's ids grow in
- * commit order, but they need not arrive in that order: a notification stored by another instance
- * comes over RabbitMQ, and can arrive after a newer one stored here. So "at or below the newest"
- * does not mean "seen". An id that arrives after 64 newer ones is taken as seen (the window is
- * what keeps this small).
+ * The notification ids of one user that an unread count takes in: all of them up to a floor (the
+ * position the count was read at), and each one counted since. A user's ids grow in commit order,
+ * but they need not arrive in that order: a notification stored by another instance comes over
+ * RabbitMQ, and can arrive after a newer one stored here. So "at or below the newest counted" does
+ * not mean "counted". An id that arrives after 64 newer ones is taken as counted (the window is
+ * what keeps this small; the next recount corrects it).
  */
 export class SeenIds {
   /** Ascending. */
@@ -20,7 +17,7 @@ export class SeenIds {
 
   constructor(private floor: string) {}
 
-  /** The highest id seen: a stream's position. */
+  /** The highest id taken in. */
   get newest(): string {
     return this.above.at(-1) ?? this.floor;
   }

@@ -1,13 +1,13 @@
 import type { Socket } from 'node:net';
-import { BeforeApplicationShutdown, Injectable, MessageEvent } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, MessageEvent } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { HeraldConfig } from '../config/herald-config';
 import { HeraldMetrics } from '../metrics/herald-metrics';
+import { compareIds } from '../notifications/notification';
 import { NotificationsService } from '../notifications/notifications.service';
 import type { SseEventName, SseFrame } from './sse-events';
 import { RealtimeRouter, StreamSignal } from './realtime-router';
-import { SeenIds } from './seen-ids';
 import { StreamRegistry } from './stream-registry';
 
 /** Notifications replayed after Last-Event-ID before `resync` is sent instead. */
@@ -20,10 +20,18 @@ const SHUTDOWN_RETRY_MS = 500;
 const SHUTDOWN_FLUSH_MS = 200;
 /** How long a new stream waits for RabbitMQ to route its user's changes here. */
 const BIND_TIMEOUT_MS = 2000;
+/**
+ * How long a notification waits for the one stored before it (on another instance, so it comes
+ * over RabbitMQ) before the stream ends and the client replays both from storage.
+ */
+const GAP_MS = 5000;
+/** The client's wait before it reconnects after such an end. */
+const GAP_RETRY_MS = 250;
 /** setTimeout's largest delay; longer-lived tokens are checked again then. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type Corkable = Pick<Socket, 'cork' | 'uncork'>;
+type Created = Extract<StreamSignal, { kind: 'created' }>;
 
 /** JSON of the frames made from a signal: one signal goes to every tab of its recipient. */
 const serialized = new WeakMap<StreamSignal, string>();
@@ -46,6 +54,7 @@ function serializedOnce(signal: StreamSignal, data: unknown): string {
  */
 @Injectable()
 export class StreamsService implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(StreamsService.name);
   /** How to end each open stream at shutdown. */
   private readonly open = new Set<() => void>();
 
@@ -87,8 +96,11 @@ export class StreamsService implements BeforeApplicationShutdown {
     connection?: Corkable,
   ): Observable<MessageEvent> {
     return new Observable<MessageEvent>((subscriber) => {
-      // The position (the newest id sent) is `seen.newest`; set from storage once the stream opens.
-      let seen = new SeenIds('0');
+      /**
+       * The newest notification id sent (set from storage once the stream opens). Notifications
+       * are sent in stored order, so every one at or below it was sent or came before the stream.
+       */
+      let position = '0';
       let live = false;
       let corked = false;
       const buffered: StreamSignal[] = [];
@@ -106,21 +118,67 @@ export class StreamsService implements BeforeApplicationShutdown {
         this.metrics.deliveries.inc({ event: frame.type });
         subscriber.next(signal ? { ...frame, data: serializedOnce(signal, frame.data) } : frame);
       };
+      const sendCreated = (signal: Created) => {
+        if (compareIds(signal.notification.id, position) <= 0) return; // replayed or sent already
+        position = signal.notification.id;
+        send({ type: 'notification', id: position, data: signal.notification }, signal);
+        if (signal.sentAt) this.metrics.latency.observe((Date.now() - signal.sentAt) / 1000);
+      };
+      // Notifications whose predecessor has not come yet, by the predecessor's id, oldest first.
+      let waiting: Map<string, { signal: Created; since: number }> | undefined;
+      let gapTimer: NodeJS.Timeout | undefined;
+      const endAtGap = () => {
+        const [oldest] = waiting?.values() ?? [];
+        const left = oldest ? oldest.since + GAP_MS - Date.now() : 0;
+        if (left > 0) {
+          gapTimer = setTimeout(endAtGap, left);
+          return;
+        }
+        // Lost between instances: everything not sent is above the position, so a reconnect
+        // replays it from storage, in order.
+        this.logger.warn(
+          `A stream ends: the notification before ${oldest?.signal.notification.id} did not arrive within ${GAP_MS} ms`,
+        );
+        subscriber.next({ id: position, retry: GAP_RETRY_MS, comment: 'gap: reconnect' });
+        subscriber.complete();
+      };
+      /**
+       * In the order they were stored: each one after its predecessor. They arrive out of order
+       * when another instance stored the predecessor (it comes over RabbitMQ), and only then wait.
+       * So the position never passes one not sent yet, and a reconnect misses nothing.
+       */
+      const forwardCreated = (signal: Created) => {
+        const { previousId } = signal;
+        if (previousId && compareIds(previousId, position) > 0) {
+          (waiting ??= new Map()).set(previousId, { signal, since: Date.now() });
+          gapTimer ??= setTimeout(endAtGap, GAP_MS);
+          return;
+        }
+        for (let next: Created | undefined = signal; next;) {
+          sendCreated(next);
+          const id: string = next.notification.id;
+          next = waiting?.get(id)?.signal;
+          waiting?.delete(id);
+        }
+        if (waiting?.size === 0) {
+          waiting = undefined;
+          clearTimeout(gapTimer);
+          gapTimer = undefined;
+        }
+      };
       const forward = (signal: StreamSignal) => {
         if (signal.kind === 'created') {
-          if (!seen.add(signal.notification.id)) return; // replayed or sent already
-          send({ type: 'notification', id: seen.newest, data: signal.notification }, signal);
-          if (signal.sentAt) this.metrics.latency.observe((Date.now() - signal.sentAt) / 1000);
+          forwardCreated(signal);
         } else if (signal.kind === 'updated') {
           const { id, readAt, archivedAt, deleted } = signal;
           const data = { id, readAt, archivedAt, ...(deleted && { deleted }) };
-          send({ type: 'notification.updated', id: seen.newest, data }, signal);
+          send({ type: 'notification.updated', id: position, data }, signal);
         } else if (signal.kind === 'live') {
           const { type, data, topic } = signal;
           const payload = { type, data, ...(topic && { topic }) };
-          send({ type: 'live', id: seen.newest, data: payload }, signal);
+          send({ type: 'live', id: position, data: payload }, signal);
         } else {
-          send({ type: 'unread-count', id: seen.newest, data: { count: signal.count } }, signal);
+          send({ type: 'unread-count', id: position, data: { count: signal.count } }, signal);
         }
       };
 
@@ -138,7 +196,7 @@ export class StreamsService implements BeforeApplicationShutdown {
           expiry = setTimeout(expireAtTokenEnd, Math.min(left, MAX_TIMER_MS));
           return;
         }
-        send({ type: 'auth-expired', id: seen.newest, data: {} });
+        send({ type: 'auth-expired', id: position, data: {} });
         subscriber.complete();
       };
       expireAtTokenEnd();
@@ -147,7 +205,7 @@ export class StreamsService implements BeforeApplicationShutdown {
         // still opening has no position to give yet: an `id:` now would reset the client's.
         if (live) {
           const retry = SHUTDOWN_RETRY_MS + Math.floor(Math.random() * SHUTDOWN_RETRY_MS * 3);
-          subscriber.next({ id: seen.newest, retry, comment: 'shutting down: reconnect' });
+          subscriber.next({ id: position, retry, comment: 'shutting down: reconnect' });
         }
         subscriber.complete();
       };
@@ -163,12 +221,12 @@ export class StreamsService implements BeforeApplicationShutdown {
           ? await this.notifications.listAfter(user, lastEventId, REPLAY_LIMIT + 1)
           : [];
         if (replay.length > REPLAY_LIMIT) {
-          seen = new SeenIds(state.position);
-          send({ type: 'unread-count', id: seen.newest, data: { count }, retry: RETRY_MS });
-          send({ type: 'resync', id: seen.newest, data: { reason: 'replay-limit' } });
+          position = state.position;
+          send({ type: 'unread-count', id: position, data: { count }, retry: RETRY_MS });
+          send({ type: 'resync', id: position, data: { reason: 'replay-limit' } });
         } else {
-          seen = new SeenIds(lastEventId ?? state.position);
-          send({ type: 'unread-count', id: seen.newest, data: { count }, retry: RETRY_MS });
+          position = lastEventId ?? state.position;
+          send({ type: 'unread-count', id: position, data: { count }, retry: RETRY_MS });
           for (const notification of replay) forward({ kind: 'created', notification });
           this.metrics.replayed.inc(replay.length);
         }
@@ -181,6 +239,7 @@ export class StreamsService implements BeforeApplicationShutdown {
         if (!this.registry.isConnected(user)) this.router.detach(user);
         clearInterval(heartbeat);
         clearTimeout(expiry);
+        clearTimeout(gapTimer);
         this.open.delete(endForShutdown);
       };
     });

@@ -172,15 +172,31 @@ export class FollowedUser {
 
   constructor(readonly userId: string) {}
 
+  /** Times the server ended the stream and `follow` opened it again. */
+  reopened = 0;
+  private closed = false;
+
   /** Opens (or reopens, with Last-Event-ID) the stream; resolves once it is live. */
   async open(herald: RunningHerald): Promise<void> {
-    this.seen = 0;
-    this.client = await SseClient.open(herald, {
+    this.take(); // everything of the previous connection, before its position is used
+    const client = await SseClient.open(herald, {
       token: await userToken(this.userId),
       lastEventId: this.lastEventId,
     });
-    await this.client.nextOf('unread-count');
+    this.seen = 0;
+    this.client = client;
+    await client.nextOf('unread-count');
     this.take();
+  }
+
+  /** Opens the stream and, as a browser does, opens it again whenever the server ends it. */
+  async follow(herald: RunningHerald): Promise<void> {
+    await this.open(herald);
+    void this.whenEnded().then(() => {
+      if (this.closed) return;
+      this.reopened += 1;
+      this.follow(herald).catch(() => undefined); // what it then misses fails the test
+    });
   }
 
   /** Collects what arrived so far; the stream position moves with every event. */
@@ -201,6 +217,7 @@ export class FollowedUser {
   }
 
   close(): void {
+    this.closed = true;
     this.client?.close();
   }
 }

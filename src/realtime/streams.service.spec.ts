@@ -1,0 +1,103 @@
+import type { MessageEvent } from '@nestjs/common';
+import type { AuthenticatedUser } from '../auth/authenticated-user';
+import type { HeraldConfig } from '../config/herald-config';
+import type { HeraldMetrics } from '../metrics/herald-metrics';
+import type { Notification } from '../notifications/notification';
+import type { NotificationsService } from '../notifications/notifications.service';
+import type { StreamSignal } from './realtime-router';
+import { StreamRegistry } from './stream-registry';
+import { StreamsService } from './streams.service';
+
+const ada: AuthenticatedUser = {
+  userId: 'ada',
+  tenantId: null,
+  roles: [],
+  expiresAt: new Date(Date.now() + 3_600_000),
+};
+
+function created(id: string, previousId: string | null): StreamSignal {
+  const notification = { id, userId: 'ada', tenantId: null, title: `#${id}` } as Notification;
+  return { kind: 'created', notification, previousId };
+}
+
+/** One open stream of `ada`, opened at `position`, with the router and storage left out. */
+async function openStream(position: string) {
+  const registry = new StreamRegistry<StreamSignal>();
+  const service = new StreamsService(
+    registry,
+    { attach: () => Promise.resolve(), opened: () => undefined, detach: () => undefined } as never,
+    {
+      unreadState: () => Promise.resolve({ count: 0, position }),
+      listAfter: () => Promise.resolve([]),
+    } as unknown as NotificationsService,
+    { sse: { heartbeatMs: 3_600_000 } } as HeraldConfig,
+    {
+      gauge: () => undefined,
+      deliveries: { inc: () => undefined },
+      latency: { observe: () => undefined },
+      replayed: { inc: () => undefined },
+    } as unknown as HeraldMetrics,
+  );
+  const frames: MessageEvent[] = [];
+  let ended = false;
+  const subscription = service
+    .stream(ada, undefined)
+    .subscribe({ next: (frame) => frames.push(frame), complete: () => (ended = true) });
+  while (frames.length === 0) await Promise.resolve(); // the first unread-count: live
+  const deliver = (signal: StreamSignal) => registry.deliver(ada, signal);
+  const sent = () =>
+    frames
+      .filter((frame) => frame.type === 'notification')
+      .map((frame) => [frame.id, (JSON.parse(frame.data as string) as { id: string }).id]);
+  return { frames, sent, deliver, ended: () => ended, close: () => subscription.unsubscribe() };
+}
+
+describe('StreamsService: notifications stored on two instances', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('sends them in the order they were stored, whatever order they arrive in', async () => {
+    const stream = await openStream('10');
+    stream.deliver(created('13', '12')); // stored here after 11 and 12 were stored elsewhere
+    stream.deliver(created('12', '11'));
+    expect(stream.sent()).toEqual([]); // the position never passes one not sent yet
+    stream.deliver(created('11', '10'));
+    // [position, notification]
+    expect(stream.sent()).toEqual([
+      ['11', '11'],
+      ['12', '12'],
+      ['13', '13'],
+    ]);
+    stream.deliver(created('12', '11')); // a repeat changes nothing
+    stream.deliver(created('14', '9')); // its predecessor came before the stream opened
+    expect(stream.sent().map(([, id]) => id)).toEqual(['11', '12', '13', '14']);
+    stream.close();
+  });
+
+  it('ends the stream when a predecessor does not come within 5 s: the client replays from 10', async () => {
+    const stream = await openStream('10');
+    jest.useFakeTimers();
+    stream.deliver(created('12', '11')); // 11 was lost between instances
+    jest.advanceTimersByTime(4_999);
+    expect(stream.ended()).toBe(false);
+    jest.advanceTimersByTime(1);
+    expect(stream.ended()).toBe(true);
+    expect(stream.frames.at(-1)).toEqual({ id: '10', retry: 250, comment: 'gap: reconnect' });
+    expect(stream.sent()).toEqual([]);
+  });
+
+  it('does not end the stream for gaps that each closed in time', async () => {
+    const stream = await openStream('10');
+    jest.useFakeTimers();
+    stream.deliver(created('12', '11'));
+    jest.advanceTimersByTime(4_000);
+    stream.deliver(created('11', '10')); // closes the first gap
+    stream.deliver(created('14', '13')); // a second one opens
+    jest.advanceTimersByTime(4_000);
+    expect(stream.ended()).toBe(false);
+    stream.deliver(created('13', '12'));
+    jest.advanceTimersByTime(10_000);
+    expect(stream.ended()).toBe(false);
+    expect(stream.sent().map(([, id]) => id)).toEqual(['11', '12', '13', '14']);
+    stream.close();
+  });
+});
