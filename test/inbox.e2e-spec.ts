@@ -1,3 +1,5 @@
+import { InboxEvents } from '../src/notifications/inbox-events';
+import { compareIds } from '../src/notifications/notification';
 import { NotificationsService } from '../src/notifications/notifications.service';
 import { RunningHerald, startHerald } from './support/herald';
 import { api } from './support/http';
@@ -246,6 +248,13 @@ describe.each(STORAGE_KINDS)('inbox REST on %s', (storage) => {
   it('never lets a smaller id become visible after a larger one (concurrent writers)', async () => {
     const user = 'ordered';
     const service = herald.app.get(NotificationsService);
+    // Each new notification names the one stored before it: the chain streams deliver in.
+    const chain = new Map<string, string | null | undefined>();
+    const subscription = herald.app.get(InboxEvents).events$.subscribe((event) => {
+      if (event.kind === 'created' && event.notification.userId === user) {
+        chain.set(event.notification.id, event.previousId);
+      }
+    });
     const writers = 8;
     const perWriter = 40;
     let writing = true;
@@ -279,7 +288,11 @@ describe.each(STORAGE_KINDS)('inbox REST on %s', (storage) => {
     );
     writing = false;
     await reader;
+    subscription.unsubscribe();
     expect(violations).toEqual([]);
+    const ids = [...chain.keys()].sort(compareIds);
+    expect(ids).toHaveLength(writers * perWriter);
+    expect(ids.map((id) => chain.get(id))).toEqual([null, ...ids.slice(0, -1)]);
     expect(seen.size).toBeGreaterThan(0);
     const count = await service.unreadCount({ userId: user, tenantId: null });
     expect(count).toBe(writers * perWriter);

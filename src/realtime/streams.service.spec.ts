@@ -20,8 +20,10 @@ function created(id: string, previousId: string | null): StreamSignal {
   return { kind: 'created', notification, previousId };
 }
 
-/** One open stream of `ada`, opened at `position`, with the router and storage left out. */
-async function openStream(position: string) {
+/**
+ * One open stream of `ada`, storage at `position` (nothing to replay), with the router left out.
+ */
+async function openStream(position: string, lastEventId?: string) {
   const registry = new StreamRegistry<StreamSignal>();
   const service = new StreamsService(
     registry,
@@ -41,7 +43,7 @@ async function openStream(position: string) {
   const frames: MessageEvent[] = [];
   let ended = false;
   const subscription = service
-    .stream(ada, undefined)
+    .stream(ada, lastEventId)
     .subscribe({ next: (frame) => frames.push(frame), complete: () => (ended = true) });
   while (frames.length === 0) await Promise.resolve(); // the first unread-count: live
   const deliver = (signal: StreamSignal) => registry.deliver(ada, signal);
@@ -70,6 +72,13 @@ describe('StreamsService: notifications stored on two instances', () => {
     stream.deliver(created('12', '11')); // a repeat changes nothing
     stream.deliver(created('14', '9')); // its predecessor came before the stream opened
     expect(stream.sent().map(([, id]) => id)).toEqual(['11', '12', '13', '14']);
+    stream.close();
+  });
+
+  it('does not wait for one the replay left out (expired or deleted)', async () => {
+    const stream = await openStream('10', '5'); // 6 to 10: expired, nothing replayed
+    stream.deliver(created('11', '10'));
+    expect(stream.sent()).toEqual([['11', '11']]);
     stream.close();
   });
 

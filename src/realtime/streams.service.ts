@@ -229,6 +229,8 @@ export class StreamsService implements BeforeApplicationShutdown {
           send({ type: 'unread-count', id: position, data: { count }, retry: RETRY_MS });
           for (const notification of replay) forward({ kind: 'created', notification });
           this.metrics.replayed.inc(replay.length);
+          // The rest up to what storage held at open is expired or deleted: nothing to wait for.
+          if (compareIds(state.position, position) > 0) position = state.position;
         }
         for (const signal of buffered.splice(0)) forward(signal);
         live = true;
