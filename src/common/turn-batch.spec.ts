@@ -7,9 +7,9 @@ describe('turnBatch', () => {
       calls.push([...keys]);
       return Promise.resolve(keys.map((key) => key.length));
     });
-    // Callbacks of one turn: a timer's and those its promises run.
+    // Callbacks of one turn: an immediate's and those its promises run.
     const answers = await new Promise<Promise<number>[]>((resolve) =>
-      setTimeout(() => {
+      setImmediate(() => {
         const first = [length('a'), length('bb')];
         void Promise.resolve().then(() => resolve([...first, length('a'), length('cccc')]));
       }),
@@ -27,9 +27,11 @@ describe('turnBatch', () => {
       calls.push([...keys]);
       return Promise.resolve(keys.map((key) => key * 2));
     });
-    // Two timers due at once run in the same turn, each as its own callback.
+    // Two immediates queued together run in the same turn, each as its own callback.
     const answers = await Promise.all(
-      [1, 2].map((key) => new Promise<number>((resolve) => setTimeout(() => resolve(double(key))))),
+      [1, 2].map(
+        (key) => new Promise<number>((resolve) => setImmediate(() => resolve(double(key)))),
+      ),
     );
     expect(answers).toEqual([2, 4]);
     expect(calls).toEqual([[1, 2]]);

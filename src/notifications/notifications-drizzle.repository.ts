@@ -74,13 +74,17 @@ function lockRecipients(recipients: Recipient[]): SQL {
   return sql`SELECT pg_advisory_xact_lock(k) FROM (VALUES ${values}) AS v(k)`;
 }
 
-/** Each recipient's newest notification id (deleted ones too), null for one without any. */
+/**
+ * Each recipient's newest notification id, null for one without any. Not deleted ones, as the
+ * stream position (`unreadStates`) does not count them either, and so the inbox index serves it.
+ */
 function newestIds(recipients: Recipient[]): SQL {
   const unique = [...new Map(recipients.map((r) => [recipientKey(r), r])).values()];
   const tenants = sql.param(unique.map((recipient) => recipient.tenantId ?? ''));
   const users = sql.param(unique.map((recipient) => recipient.userId));
   return sql`SELECT v.t AS "tenantId", v.u AS "userId", (
-      SELECT max(n.id)::text FROM notifications n WHERE n.tenant_id = v.t AND n.user_id = v.u
+      SELECT max(n.id)::text FROM notifications n
+      WHERE n.tenant_id = v.t AND n.user_id = v.u AND n.deleted_at IS NULL
     ) AS id
     FROM unnest(${tenants}::text[], ${users}::text[]) AS v(t, u)`;
 }

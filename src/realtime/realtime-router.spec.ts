@@ -31,14 +31,18 @@ function notification(id: string): Notification {
 function setUp() {
   const registry = new StreamRegistry<StreamSignal>();
   const events = new InboxEvents();
-  const stored: UnreadState & { reads: number } = { count: 0, position: '0', reads: 0 };
+  /** `gate`: when set, a read answers (what was stored when it began) only once it resolves. */
+  const stored: UnreadState & { reads: number; gate?: Promise<void> } = {
+    count: 0,
+    position: '0',
+    reads: 0,
+  };
   const notifications = {
-    unreadStates: (recipients: Recipient[]) => {
+    unreadStates: async (recipients: Recipient[]) => {
       stored.reads += 1;
       const { count, position } = stored;
-      return Promise.resolve(
-        new Map(recipients.map((r) => [recipientKey(r), { count, position }])),
-      );
+      await stored.gate;
+      return new Map(recipients.map((r) => [recipientKey(r), { count, position }]));
     },
   } as unknown as NotificationsService;
   const published: { keys: string[]; message: BusMessage }[] = [];
@@ -125,10 +129,12 @@ describe('RealtimeRouter unread counts', () => {
     expect(stored.reads).toBe(2);
   });
 
-  it('counts again when a recount is older than a notification counted meanwhile', async () => {
+  it('counts again when a notification was counted while the recount was read', async () => {
     const { events, stored, open } = setUp();
     const stream = open(2, '5');
-    Object.assign(stored, { count: 1, position: '5' }); // read elsewhere, notification 6 not yet
+    let release!: () => void;
+    stored.gate = new Promise((resolve) => (release = resolve));
+    Object.assign(stored, { count: 1, position: '5' }); // notification 1 read elsewhere
     events.emit({
       kind: 'updated',
       recipient: alice,
@@ -136,12 +142,33 @@ describe('RealtimeRouter unread counts', () => {
       readAt: new Date(),
       archivedAt: null,
     });
-    events.emit(created('6')); // 2 + 1, before the recount answers
-    await jest.advanceTimersByTimeAsync(25);
-    expect(counts(stream)).toEqual([3]); // the recount (1, up to 5) is behind: not sent
+    await jest.advanceTimersByTimeAsync(25); // the recount reads (1, up to 5)...
+    events.emit(created('6')); // ...while 6 is stored and counted: 2 + 1
     Object.assign(stored, { count: 2, position: '6' });
+    release();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(counts(stream)).toEqual([3]); // the recount may be behind: not sent
     await jest.advanceTimersByTimeAsync(50);
     expect(counts(stream)).toEqual([3, 2]);
+    expect(stored.reads).toBe(2);
+  });
+
+  it('sends the lower count when the newest notification counted is deleted, and stops there', async () => {
+    const { events, stored, open } = setUp();
+    const stream = open(3, '9');
+    events.emit(created('10')); // 4
+    Object.assign(stored, { count: 3, position: '9' }); // 10 deleted: not in the position either
+    events.emit({
+      kind: 'updated',
+      recipient: alice,
+      id: '10',
+      readAt: null,
+      archivedAt: null,
+      deleted: true,
+    });
+    await jest.advanceTimersByTimeAsync(200);
+    expect(counts(stream)).toEqual([4, 3]);
+    expect(stored.reads).toBe(1);
   });
 
   it('recounts when two tabs of the user started from different counts', async () => {

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Subscription } from 'rxjs';
 import { InboxEvent, InboxEvents } from '../notifications/inbox-events';
-import { compareIds, Recipient, recipientKey, UnreadState } from '../notifications/notification';
+import { Recipient, recipientKey, UnreadState } from '../notifications/notification';
 import { NotificationsService } from '../notifications/notifications.service';
 import { TopicsService } from '../notifications/topics.service';
 import { LiveEvent } from './live-event.command';
@@ -27,9 +27,17 @@ const COUNT_BATCH = 1000;
  */
 const BUS_BATCH_MIN = 32;
 
+/** An unread count sent, the notifications it takes in, and when it last went up by one. */
+interface CountSent {
+  count: number;
+  counted: SeenIds;
+  /** `RealtimeRouter.increments` at its last +1; 0 for a count read from storage. */
+  incremented: number;
+}
+
 /** A count read from storage: it takes in every notification up to the newest it saw. */
-function countOf(state: UnreadState): { count: number; counted: SeenIds } {
-  return { count: state.count, counted: new SeenIds(state.position) };
+function countOf(state: UnreadState): CountSent {
+  return { count: state.count, counted: new SeenIds(state.position), incremented: 0 };
 }
 
 function recipientOf(event: InboxEvent): Recipient {
@@ -56,7 +64,9 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
    * The unread count last sent to every stream of a recipient here, when all got the same, and
    * the notifications it takes in.
    */
-  private readonly countsSent = new Map<string, { count: number; counted: SeenIds }>();
+  private readonly countsSent = new Map<string, CountSent>();
+  /** Every +1 of any count: a recount read before a count's last +1 may not take it in. */
+  private increments = 0;
   private countTimer?: NodeJS.Timeout;
   /** Inbox changes of this tick, for the other instances. */
   private outgoing: InboxEvent[] = [];
@@ -173,6 +183,7 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
     } else if (sent.counted.add(event.notification.id)) {
       // Sent in the same tick as the notification, so both leave in one write per stream.
       sent.count += 1;
+      sent.incremented = ++this.increments;
       this.registry.deliver(recipient, { kind: 'unread-count', count: sent.count });
     } // else the count sent takes it in already
   }
@@ -226,14 +237,15 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
     for (let start = 0; start < due.length; start += COUNT_BATCH) {
       const batch = due.slice(start, start + COUNT_BATCH);
       try {
+        const readFrom = this.increments;
         const states = await this.notifications.unreadStates(batch);
         for (const recipient of batch) {
           if (!this.registry.isConnected(recipient)) continue;
           const key = recipientKey(recipient);
           const state = states.get(key) ?? { count: 0, position: '0' };
           const sent = this.countsSent.get(key);
-          if (sent && compareIds(sent.counted.newest, state.position) > 0) {
-            // A newer notification was counted meanwhile: this count is behind, count again.
+          if (sent && sent.incremented > readFrom) {
+            // A notification was counted while this count was read: it may be behind, count again.
             this.countSoon(recipient);
             continue;
           }

@@ -150,7 +150,9 @@ export class StreamsService implements BeforeApplicationShutdown {
       const forwardCreated = (signal: Created) => {
         const { previousId } = signal;
         if (previousId && compareIds(previousId, position) > 0) {
-          (waiting ??= new Map()).set(previousId, { signal, since: Date.now() });
+          waiting ??= new Map();
+          // The same one twice (delivered again) keeps its first wait.
+          if (!waiting.has(previousId)) waiting.set(previousId, { signal, since: Date.now() });
           gapTimer ??= setTimeout(endAtGap, GAP_MS);
           return;
         }
@@ -229,7 +231,7 @@ export class StreamsService implements BeforeApplicationShutdown {
           send({ type: 'unread-count', id: position, data: { count }, retry: RETRY_MS });
           for (const notification of replay) forward({ kind: 'created', notification });
           this.metrics.replayed.inc(replay.length);
-          // The rest up to what storage held at open is expired or deleted: nothing to wait for.
+          // The rest up to what storage held at open is expired: nothing to wait for.
           if (compareIds(state.position, position) > 0) position = state.position;
         }
         for (const signal of buffered.splice(0)) forward(signal);
