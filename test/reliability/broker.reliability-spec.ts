@@ -1,7 +1,7 @@
 import { rabbitmqctl } from '../support/amqp';
 import { api } from '../support/http';
 import { recordFigures } from './figures';
-import { FaultRig, FollowedUser, receivedAll, storedIdsOf, timeUntil } from './faults';
+import { FaultRig, FollowedUser, expectEachOnceInOrder, receivedAll, timeUntil } from './faults';
 
 const TOTAL = 30_000;
 const USERS = Array.from({ length: 100 }, (_, i) => `broker-${i}`);
@@ -58,11 +58,7 @@ describe('RabbitMQ faults during a burst', () => {
       expect(await rig.deadLetters()).toBe(0);
       expect(await rig.ingestQueue()).toEqual({ ready: 0, unacked: 0 });
       expect(process.child.exitCode).toBeNull(); // the same process throughout
-      let duplicated = 0;
-      for (const user of followed) {
-        duplicated += user.ids.length - new Set(user.ids).size;
-        expect([user.userId, user.ids]).toEqual([user.userId, await storedIdsOf(rig, user.userId)]);
-      }
+      const duplicated = await expectEachOnceInOrder(rig, followed);
       recordFigures('RabbitMQ faults', {
         messages: TOTAL,
         streams: USERS.length,

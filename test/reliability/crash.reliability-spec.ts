@@ -1,5 +1,5 @@
 import { recordFigures } from './figures';
-import { FaultRig, FollowedUser, receivedAll, storedIdsOf, timeUntil } from './faults';
+import { FaultRig, FollowedUser, expectEachOnceInOrder, receivedAll, timeUntil } from './faults';
 
 const TOTAL = 10_000;
 /** 500 each: a reconnecting stream's gap never passes the replay limit (500), so no resync. */
@@ -39,12 +39,7 @@ describe('kill -9 in the middle of a burst', () => {
       const stored = await rig.stored();
       expect(stored).toEqual({ rows: TOTAL, keys: TOTAL });
       expect(await rig.deadLetters()).toBe(0);
-      let duplicated = 0;
-      for (const user of followed) {
-        const expected = await storedIdsOf(rig, user.userId);
-        duplicated += user.ids.length - new Set(user.ids).size;
-        expect([user.userId, user.ids]).toEqual([user.userId, expected]); // each once, in order
-      }
+      const duplicated = await expectEachOnceInOrder(rig, followed);
       recordFigures('crash (kill -9 mid-burst)', {
         messages: TOTAL,
         users: USERS.length,

@@ -243,8 +243,23 @@ export function receivedAll(followed: FollowedUser[], each: number): Promise<num
   }, 30_000);
 }
 
-/** Exactly once and in order: the ids received equal the ids stored for the user, in id order. */
-export async function storedIdsOf(rig: FaultRig, userId: string): Promise<string[]> {
+/**
+ * Exactly once and in order: each stream received the ids stored for its user, in id order.
+ * Answers the deliveries beyond the first of each id (0 when the expectation holds).
+ */
+export async function expectEachOnceInOrder(
+  rig: FaultRig,
+  streams: FollowedUser[],
+): Promise<number> {
+  let duplicated = 0;
+  for (const user of streams) {
+    duplicated += user.ids.length - new Set(user.ids).size;
+    expect([user.userId, user.ids]).toEqual([user.userId, await storedIdsOf(rig, user.userId)]);
+  }
+  return duplicated;
+}
+
+async function storedIdsOf(rig: FaultRig, userId: string): Promise<string[]> {
   const client = new Client({ connectionString: testDatabaseUrl() });
   await client.connect();
   try {
