@@ -57,9 +57,29 @@ export function reconnectDelay(
   return Math.round(base * (0.5 + random()));
 }
 
-/** Orders ids (decimal strings, as Herald's are) newest first. */
-const newestFirst = (a: HeraldNotification, b: HeraldNotification) =>
-  b.id.length - a.id.length || (b.id > a.id ? 1 : b.id < a.id ? -1 : 0);
+/** Orders ids (decimal strings, as Herald's are): negative when `a` is older. */
+const compareIds = (a: string, b: string) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+
+/** Orders notifications newest first. */
+const newestFirst = (a: HeraldNotification, b: HeraldNotification) => compareIds(b.id, a.id);
+
+type BulkChange = SseWireEventMap['notification.bulk-updated'];
+
+/** Whether a `notification.bulk-updated` change covers the notification. */
+export function coveredBy(item: HeraldNotification, change: BulkChange): boolean {
+  if (compareIds(item.id, change.upTo) > 0) return false;
+  const archived = item.archivedAt !== null;
+  switch (change.filter.status) {
+    case 'unread':
+      return item.readAt === null && !archived;
+    case 'read':
+      return item.readAt !== null && !archived;
+    case 'archived':
+      return archived;
+    default: // 'all', or no status: everything not archived
+      return !archived;
+  }
+}
 
 type Listener<T> = (value: T) => void;
 
@@ -247,6 +267,13 @@ export class HeraldClient {
       const change = data as SseWireEventMap['notification.updated'];
       const item = this.notifications.find((each) => each.id === change.id);
       if (item) this.apply({ ...item, ...change }, change.deleted);
+    } else if (event === 'notification.bulk-updated') {
+      const change = data as BulkChange;
+      this.notifications = this.notifications.map((item) =>
+        coveredBy(item, change) && change.set.read !== undefined
+          ? { ...item, readAt: change.set.read ? (item.readAt ?? change.at) : null }
+          : item,
+      );
     } else if (event === 'unread-count') {
       this.unreadCount = (data as SseWireEventMap['unread-count']).count;
     } else if (event === 'resync') {

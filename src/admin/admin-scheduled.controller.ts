@@ -24,7 +24,8 @@ export class AdminScheduledController {
     @Query() query: PageQuery,
   ): Promise<ScheduledListResponse> {
     const tenantId = adminTenant(admin, query.tenantId);
-    return { items: await this.scheduled.list(tenantId, query.limit) };
+    const entries = await this.scheduled.list(tenantId, query.limit);
+    return { items: entries.map(({ recipientsKey: _internal, ...entry }) => entry) };
   }
 
   /** 404 when nothing is held under the id: unknown, delivered already, or cancelled. */

@@ -29,6 +29,12 @@ export class UnavailableError extends DomainError {
   readonly kind = 'unavailable';
 }
 
+/**
+ * The work was too big for one transaction of the store (PostgreSQL's shared lock table or memory
+ * ran out under it): the same work in smaller parts may succeed, now.
+ */
+export class CapacityError extends UnavailableError {}
+
 /** The caller is known but may not do this. */
 export class ForbiddenError extends DomainError {
   readonly kind = 'forbidden';

@@ -132,13 +132,15 @@ export const scheduledNotifications = pgTable(
   {
     tenantId: text('tenant_id').notNull().default(''),
     id: text('id').notNull(),
+    /** Whom the command names (a digest): the same id may be scheduled for other recipients. */
+    recipientsKey: text('recipients_key').notNull().default(''),
     command: jsonb('command').$type<Record<string, unknown>>().notNull(),
     deliverAt: timestamp('deliver_at', { withTimezone: true }).notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     claimedUntil: timestamp('claimed_until', { withTimezone: true }),
   },
   (t) => [
-    primaryKey({ columns: [t.tenantId, t.id] }),
+    primaryKey({ columns: [t.tenantId, t.id, t.recipientsKey] }),
     index('scheduled_notifications_due_idx').on(t.deliverAt),
   ],
 );

@@ -33,6 +33,13 @@ export class HeraldMetrics {
     registers: [this.registry],
   });
 
+  readonly busDropped = new Counter({
+    name: 'herald_realtime_messages_dropped_total',
+    help: 'Messages from the realtime exchange (between instances) dropped: unreadable (not a message Herald sends) or unroutable (routing it failed)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   readonly latency = new Histogram({
     name: 'herald_delivery_latency_seconds',
     help: 'From when the producer published a notification (x-herald-sent-at header, else the AMQP timestamp) to its write on a stream',

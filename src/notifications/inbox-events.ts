@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
-import type { Notification, Recipient } from './notification';
+import type { BulkChange, Notification, Recipient } from './notification';
 
 /** What changed in someone's inbox (or their topics), after the commit. */
 export type InboxEvent =
@@ -18,6 +18,8 @@ export type InboxEvent =
       archivedAt: Date | null;
       deleted?: true;
     }
+  /** One event for many rows (read-all): never one per row. */
+  | ({ kind: 'bulk-updated'; recipient: Recipient } & BulkChange)
   | { kind: 'subscription'; recipient: Recipient; topic: string; subscribed: boolean };
 
 /**

@@ -1,9 +1,15 @@
-import { InvalidInputError } from '../common/domain-error';
+import { CapacityError, InvalidInputError } from '../common/domain-error';
 import { validateInput } from '../common/validation';
 import { Audience, AudienceMember, AudienceRepository } from './audience.repository';
 import { CreateNotificationCommand } from './create-notification.command';
 import { InboxEvents } from './inbox-events';
-import { FAN_OUT_PAGE, IntakeService } from './intake.service';
+import {
+  byRecipients,
+  FAN_OUT_PAGE,
+  IntakeService,
+  KeyedCommand,
+  TRANSACTION_RECIPIENTS,
+} from './intake.service';
 import { Notification, NotificationDraft, recipientKey } from './notification';
 import { NotificationsRepository, StoredDraft } from './notifications.repository';
 import { PreferencesRepository } from './preferences.repository';
@@ -77,8 +83,12 @@ class MemoryScheduled implements Pick<ScheduledRepository, 'schedule'> {
   }
 }
 
-const command = (input: object) =>
-  validateInput(CreateNotificationCommand, { type: 't', title: 'T', ...input });
+let keys = 0;
+/** A command as the batcher hands it over: with an idempotency key. */
+const command = (input: object): KeyedCommand => {
+  const validated = validateInput(CreateNotificationCommand, { type: 't', title: 'T', ...input });
+  return Object.assign(validated, { id: validated.id ?? `key-${(keys += 1)}` });
+};
 
 describe('IntakeService', () => {
   let repository: MemoryRepository;
@@ -129,12 +139,31 @@ describe('IntakeService', () => {
     expect(stored).toHaveLength(1);
   });
 
-  it('gives commands without an id keys of their own', async () => {
-    const results = await service.create([
-      command({ recipients: { userIds: ['a'] } }),
-      command({ recipients: { userIds: ['a'] } }),
-    ]);
-    expect(results.map((result) => result.created)).toEqual([1, 1]);
+  it('stores a burst to many recipients in transactions of a bounded number of recipients', async () => {
+    // 40 messages to 1,000 users each: 40,000 rows, never all their locks in one transaction.
+    const users = Array.from({ length: 1000 }, (_, i) => `u${i}`);
+    const burst = Array.from({ length: 40 }, (_, i) =>
+      command({ id: `m${i}`, title: `m${i}`, recipients: { userIds: users } }),
+    );
+    const results = await service.create(burst);
+    expect(results.every((result) => result.created === 1000)).toBe(true);
+    expect(repository.transactions).toHaveLength((40 * 1000) / TRANSACTION_RECIPIENTS);
+    // In message order: each user's notifications were stored as the messages came.
+    const titles = stored.filter((n) => n.userId === 'u7').map((n) => n.title);
+    expect(titles).toEqual(burst.map((each) => each.title));
+  });
+
+  it('splits a transaction the database could not hold, and stores every draft once, in order', async () => {
+    const insert = repository.insertMany.bind(repository);
+    repository.insertMany = (drafts) =>
+      new Set(drafts.map((draft) => draft.recipient.userId)).size > 3
+        ? Promise.reject(new CapacityError('too much for one transaction: 53200'))
+        : insert(drafts);
+    const users = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+    const [result] = await service.create([command({ recipients: { userIds: users } })]);
+    expect(result.created).toBe(users.length);
+    expect(stored.map((n) => n.userId)).toEqual(users);
+    expect(repository.transactions).toEqual([2, 2, 3]);
   });
 
   it('stores nothing for a recipient who muted the type, unless it is critical', async () => {
@@ -169,7 +198,7 @@ describe('IntakeService', () => {
       command({ id: 'k', recipients: { topics: ['orders'] } }),
     ]);
     expect(result.created).toBe(many.length);
-    expect(repository.transactions).toEqual([0, FAN_OUT_PAGE, FAN_OUT_PAGE, 1]);
+    expect(repository.transactions).toEqual([FAN_OUT_PAGE, FAN_OUT_PAGE, 1]);
     expect(new Set(stored.map((n) => n.topic))).toEqual(new Set(['orders']));
   });
 
@@ -178,9 +207,9 @@ describe('IntakeService', () => {
     audience.subscribers.set('orders', many);
     const insert = repository.insertMany.bind(repository);
     let calls = 0;
-    // The named users' transaction, then page 1; page 2 fails while page 3 is being read.
+    // Page 1, then page 2 fails while page 3 is being read.
     repository.insertMany = (drafts) =>
-      ++calls === 3 ? Promise.reject(new Error('storage down')) : insert(drafts);
+      ++calls === 2 ? Promise.reject(new Error('storage down')) : insert(drafts);
     const read = audience.page.bind(audience);
     let reads = 0;
     audience.page = (...args) =>
@@ -254,6 +283,21 @@ describe('IntakeService', () => {
       expect.objectContaining({ id: 'k', tenantId: null, deliverAt: later.scheduled!.deliverAt }),
     ]);
     expect(scheduled.entries[0].command).toMatchObject({ id: 'k', recipients: { userIds: ['a'] } });
+  });
+});
+
+describe('byRecipients', () => {
+  const draft = (userId: string) =>
+    ({ recipient: { userId, tenantId: null } }) as NotificationDraft;
+
+  it('cuts runs of at most `limit` distinct recipients, keeping the order', () => {
+    const drafts = ['a', 'b', 'a', 'c', 'b', 'd', 'a'].map(draft);
+    const runs = [...byRecipients(drafts, 2)].map((run) => run.map((d) => d.recipient.userId));
+    expect(runs).toEqual([
+      ['a', 'b', 'a'],
+      ['c', 'b'],
+      ['d', 'a'],
+    ]);
   });
 });
 

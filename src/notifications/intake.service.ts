@@ -1,24 +1,32 @@
-import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
 import { instanceToPlain } from 'class-transformer';
+import { CapacityError } from '../common/domain-error';
 import { AudienceRepository } from './audience.repository';
-import { fansOut } from './addressed-message';
+import { fansOut, RecipientsSpec } from './addressed-message';
 import { CreateNotificationCommand } from './create-notification.command';
 import { InboxEvents } from './inbox-events';
 import { isMuted } from './muting';
 import { NotificationDraft, recipientKey } from './notification';
-import { NotificationsRepository } from './notifications.repository';
+import { NotificationsRepository, StoredDraft } from './notifications.repository';
 import { PreferencesRepository } from './preferences.repository';
 import { ScheduledRepository } from './scheduled.repository';
 
 /**
- * Recipients per transaction when a topic or a broadcast fans out: each transaction locks its
- * recipients (see NotificationsRepository.insertMany), and PostgreSQL's lock table is shared and
- * bounded (max_locks_per_transaction × max_connections, 6,400 by default).
+ * Distinct recipients per transaction, however many messages share a batch: each transaction
+ * takes an advisory lock per recipient (see NotificationsRepository.insertMany), and PostgreSQL's
+ * lock table is shared by every connection and bounded (max_locks_per_transaction ×
+ * max_connections: 6,400 by default). Two batches and two fan-out pages in flight hold at most
+ * 2,000 of them per instance.
  */
-export const FAN_OUT_PAGE = 1000;
+export const TRANSACTION_RECIPIENTS = 500;
+/** Recipients per page (one transaction) when a topic or a broadcast fans out. */
+export const FAN_OUT_PAGE = TRANSACTION_RECIPIENTS;
 /** Fan-out pages being stored at once, each in its own transaction. */
 const FAN_OUT_IN_FLIGHT = 2;
+
+/** A command whose idempotency key was fixed when it arrived (NotificationBatcher.store). */
+export type KeyedCommand = CreateNotificationCommand & { id: string };
 
 export interface CreateResult {
   /** One id per recipient, whether stored now or earlier under the same idempotency key. */
@@ -36,6 +44,8 @@ export interface CreateResult {
  */
 @Injectable()
 export class IntakeService {
+  private readonly logger = new Logger(IntakeService.name);
+
   constructor(
     private readonly repository: NotificationsRepository,
     private readonly preferences: PreferencesRepository,
@@ -45,18 +55,18 @@ export class IntakeService {
   ) {}
 
   /**
-   * Stores the named recipients of every command in one transaction, then fans each topic or
-   * broadcast out in transactions of FAN_OUT_PAGE recipients. A command without `id` gets a random
-   * idempotency key: it cannot be deduplicated, as the producer gave no key. Storing the same
-   * commands again stores nothing new (a redelivery after a crash mid-fan-out completes it).
+   * Stores the named recipients of every command, in command order, in transactions of at most
+   * TRANSACTION_RECIPIENTS recipients, then fans each topic or broadcast out in pages of
+   * FAN_OUT_PAGE recipients. Storing the same commands again stores nothing new (a redelivery
+   * after a crash mid-fan-out completes it).
    */
-  async create(commands: CreateNotificationCommand[], now = new Date()): Promise<CreateResult[]> {
-    const keyed = commands.map((command) => ({ ...command, id: command.id ?? randomUUID() }));
+  async create(keyed: KeyedCommand[], now = new Date()): Promise<CreateResult[]> {
     const later = keyed.filter((command) => this.isLater(command, now));
     await this.scheduled.schedule(
       later.map((command) => ({
         tenantId: command.tenantId || null,
         id: command.id,
+        recipientsKey: recipientsKeyOf(command.recipients),
         command: instanceToPlain(command),
         deliverAt: new Date(command.deliverAt!),
       })),
@@ -100,9 +110,7 @@ export class IntakeService {
    * read and stored while the previous one commits (pages have distinct users: per-user order
    * holds).
    */
-  private async fanOut(
-    command: CreateNotificationCommand & { id: string },
-  ): Promise<{ ids: string[]; created: number }> {
+  private async fanOut(command: KeyedCommand): Promise<{ ids: string[]; created: number }> {
     const { recipients } = command;
     const named = new Set(recipients.userIds ?? []);
     const audience = {
@@ -136,11 +144,44 @@ export class IntakeService {
     };
   }
 
-  /** Stores drafts (grouped per command) in one transaction, leaving out muted recipients. */
+  /**
+   * Stores drafts (grouped per command), leaving out muted recipients, in order, a transaction of
+   * at most TRANSACTION_RECIPIENTS recipients after the other.
+   */
   private async store(perCommand: NotificationDraft[][]): Promise<CreateResult[]> {
     const wanted = await this.withoutMuted(perCommand);
-    const drafts = wanted.flat();
-    const stored = await this.repository.insertMany(drafts);
+    const stored: StoredDraft[] = [];
+    for (const part of byRecipients(wanted.flat(), TRANSACTION_RECIPIENTS)) {
+      stored.push(...(await this.insert(part)));
+    }
+    let next = 0;
+    return wanted.map((drafts) => {
+      const mine = stored.slice(next, (next += drafts.length));
+      return {
+        ids: mine.map((entry) => entry.notification.id),
+        created: mine.filter((entry) => entry.created).length,
+      };
+    });
+  }
+
+  /**
+   * One transaction, and the events of what it created once it committed. When the database
+   * could not hold it (its lock table is shared with every other transaction), the two halves go
+   * one after the other: a batch's own size never makes valid messages fail.
+   */
+  private async insert(drafts: NotificationDraft[]): Promise<StoredDraft[]> {
+    let stored: StoredDraft[];
+    try {
+      stored = await this.repository.insertMany(drafts);
+    } catch (error) {
+      if (!(error instanceof CapacityError) || drafts.length < 2) throw error;
+      const half = Math.ceil(drafts.length / 2);
+      this.logger.warn(`${error.message}; storing ${drafts.length} drafts in two halves`);
+      return [
+        ...(await this.insert(drafts.slice(0, half))),
+        ...(await this.insert(drafts.slice(half))),
+      ];
+    }
     for (const [index, { created, notification, previousId }] of stored.entries()) {
       if (created) {
         this.events.emit({
@@ -151,14 +192,7 @@ export class IntakeService {
         });
       }
     }
-    let next = 0;
-    return wanted.map((drafts) => {
-      const mine = stored.slice(next, (next += drafts.length));
-      return {
-        ids: mine.map((entry) => entry.notification.id),
-        created: mine.filter((entry) => entry.created).length,
-      };
-    });
+    return stored;
   }
 
   /** Drops drafts whose recipient muted their type; `critical` always goes through. */
@@ -176,11 +210,37 @@ export class IntakeService {
   }
 }
 
-function draftOf(
-  command: CreateNotificationCommand & { id: string },
-  userId: string,
-  topic: string | null,
-): NotificationDraft {
+/** Who a command names, as a digest that does not depend on the order they were named in. */
+function recipientsKeyOf(recipients: RecipientsSpec): string {
+  const named = {
+    userIds: [...(recipients.userIds ?? [])].sort(),
+    topics: [...(recipients.topics ?? [])].sort(),
+    broadcast: recipients.broadcast === true,
+  };
+  return createHash('sha256').update(JSON.stringify(named)).digest('base64url');
+}
+
+/** Consecutive runs of drafts with at most `limit` distinct recipients each. */
+export function* byRecipients(
+  drafts: NotificationDraft[],
+  limit: number,
+): Generator<NotificationDraft[]> {
+  let part: NotificationDraft[] = [];
+  const recipients = new Set<string>();
+  for (const draft of drafts) {
+    const key = recipientKey(draft.recipient);
+    if (!recipients.has(key) && recipients.size >= limit) {
+      yield part;
+      part = [];
+      recipients.clear();
+    }
+    recipients.add(key);
+    part.push(draft);
+  }
+  if (part.length > 0) yield part;
+}
+
+function draftOf(command: KeyedCommand, userId: string, topic: string | null): NotificationDraft {
   return {
     recipient: { userId, tenantId: command.tenantId || null },
     idempotencyKey: command.id,

@@ -1,9 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { HeraldConfig } from '../config/herald-config';
 import { HeraldMetrics } from '../metrics/herald-metrics';
 import { UnavailableError } from '../common/domain-error';
+import { fansOut } from './addressed-message';
 import { CreateNotificationCommand } from './create-notification.command';
-import { CreateResult, IntakeService } from './intake.service';
+import { CreateResult, IntakeService, KeyedCommand } from './intake.service';
+import { recipientKey } from './notification';
 
 /** Most commands stored in one transaction. */
 const MAX_BATCH = 500;
@@ -13,7 +16,9 @@ const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 5000;
 
 interface Pending {
-  command: CreateNotificationCommand;
+  command: KeyedCommand;
+  /** Whom it names (recipientKey), or null for a topic or a broadcast: anyone, known later. */
+  recipients: string[] | null;
   resolve: (result: CreateResult) => void;
   reject: (error: unknown) => void;
 }
@@ -29,6 +34,13 @@ export class BatcherStoppedError extends UnavailableError {
  * Groups commands that arrive together into one transaction each, so ingest pays one commit per
  * batch rather than per message; each caller still gets its own result, after the commit.
  *
+ * Order: commands are stored in the order they came, per recipient. Two batches run at once only
+ * when they share no recipient (a later one could otherwise take the recipient's lock first, and
+ * ids follow commit order); a command that shares one with a batch under way waits for it, and so
+ * does every later command that shares one with a waiting command. A topic or broadcast, whose
+ * recipients are known only as it fans out, is stored alone, after everything before it and
+ * before everything after it.
+ *
  * While storage is unavailable a batch is retried with exponential backoff (100 ms doubling to
  * 5 s) up to INGEST_MAX_ATTEMPTS; then its callers get the UnavailableError. A batch that fails
  * for any other reason is split and retried one command at a time, so one bad command cannot fail
@@ -39,6 +51,8 @@ export class NotificationBatcher implements BeforeApplicationShutdown {
   private readonly logger = new Logger(NotificationBatcher.name);
   private readonly queue: Pending[] = [];
   private inFlight = 0;
+  /** Recipients of the batches under way (a key per batch naming it); null: one fans out. */
+  private busy: Map<string, number> | null = new Map();
   private scheduled = false;
   private stopped = false;
   private readonly retryTimers = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
@@ -49,10 +63,21 @@ export class NotificationBatcher implements BeforeApplicationShutdown {
     private readonly metrics: HeraldMetrics,
   ) {}
 
+  /**
+   * A command without `id` gets its idempotency key here, once, so that what one attempt stored
+   * is not stored again by a retry or a split (a redelivery by the broker is a new arrival: the
+   * producer gave no key to recognise it by).
+   */
   store(command: CreateNotificationCommand): Promise<CreateResult> {
     if (this.stopped) return Promise.reject(new BatcherStoppedError());
+    const keyed = Object.assign(command, { id: command.id ?? randomUUID() });
+    const recipients = fansOut(keyed.recipients)
+      ? null
+      : (keyed.recipients.userIds ?? []).map((userId) =>
+          recipientKey({ userId, tenantId: keyed.tenantId || null }),
+        );
     return new Promise((resolve, reject) => {
-      this.queue.push({ command, resolve, reject });
+      this.queue.push({ command: keyed, recipients, resolve, reject });
       this.schedule();
     });
   }
@@ -77,10 +102,61 @@ export class NotificationBatcher implements BeforeApplicationShutdown {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      while (this.inFlight < MAX_CONCURRENT && this.queue.length > 0) {
-        void this.flush(this.queue.splice(0, MAX_BATCH));
+      while (this.inFlight < MAX_CONCURRENT) {
+        const batch = this.nextBatch();
+        if (batch.length === 0) return;
+        void this.flush(batch);
       }
     });
+  }
+
+  /**
+   * Takes from the queue, in order, the commands that may be stored now (see the class comment);
+   * the rest keep their places.
+   */
+  private nextBatch(): Pending[] {
+    const busy = this.busy;
+    if (busy === null) return []; // a fan-out is under way: everything after it waits
+    const batch: Pending[] = [];
+    const waiting = new Set<string>();
+    let index = 0;
+    for (; index < this.queue.length && batch.length < MAX_BATCH; index += 1) {
+      const { recipients } = this.queue[index];
+      if (recipients === null) {
+        // Alone, and only when nothing is under way or waiting before it.
+        if (batch.length === 0 && this.inFlight === 0 && index === 0) {
+          this.busy = null;
+          return this.queue.splice(0, 1);
+        }
+        break;
+      }
+      if (recipients.some((key) => busy.has(key) || waiting.has(key))) {
+        for (const key of recipients) waiting.add(key);
+      } else {
+        batch.push(this.queue[index]);
+      }
+    }
+    const taken = new Set(batch);
+    this.queue.splice(0, index, ...this.queue.slice(0, index).filter((each) => !taken.has(each)));
+    for (const { recipients } of batch) {
+      for (const key of recipients!) busy.set(key, (busy.get(key) ?? 0) + 1);
+    }
+    return batch;
+  }
+
+  /** The batch's recipients may be stored by the next batches. */
+  private release(batch: Pending[]): void {
+    if (this.busy === null) {
+      this.busy = new Map();
+      return;
+    }
+    for (const { recipients } of batch) {
+      for (const key of recipients!) {
+        const left = this.busy.get(key)! - 1;
+        if (left === 0) this.busy.delete(key);
+        else this.busy.set(key, left);
+      }
+    }
   }
 
   private async flush(batch: Pending[]): Promise<void> {
@@ -94,13 +170,14 @@ export class NotificationBatcher implements BeforeApplicationShutdown {
       if (batch.length > 1 && !(error instanceof UnavailableError)) {
         // Find the culprit: store the rest one by one.
         this.logger.warn(
-          `A batch of ${batch.length} failed (${String(error)}); storing one by one`,
+          `A batch of ${batch.length} failed (${(error as Error).message}); storing one by one`,
         );
         for (const pending of batch) await this.flushOne(pending);
       } else {
         batch.forEach((pending) => pending.reject(error));
       }
     } finally {
+      this.release(batch);
       this.inFlight -= 1;
       this.schedule();
     }

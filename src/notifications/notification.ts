@@ -72,6 +72,17 @@ export interface InboxPage {
   nextCursor: string | null;
 }
 
+/**
+ * A change to many notifications at once (CONTRACT.md v1.1 `notification.bulk-updated`): every
+ * notification of the recipient at or below `upTo` that matches `filter` now has `set` applied.
+ */
+export interface BulkChange {
+  upTo: string;
+  filter: { status?: InboxStatus };
+  set: { read?: boolean };
+  at: Date;
+}
+
 export interface StateChange {
   read?: boolean;
   archived?: boolean;

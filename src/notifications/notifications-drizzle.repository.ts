@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { and, asc, desc, eq, gt, isNotNull, isNull, lt, or, sql, SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, isNotNull, isNull, lt, or, sql, SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { Database, Drizzle, queryRows } from '../database/database';
 import { NotificationRow, notifications as table } from '../database/schema';
@@ -64,14 +64,15 @@ function lockKey(recipient: Recipient): bigint {
   );
 }
 
-/** Locks every recipient, in ascending key order: a VALUES list is scanned in order. */
+/**
+ * Locks every recipient, in ascending key order (so two transactions cannot deadlock), with one
+ * parameter whatever their number.
+ */
 function lockRecipients(recipients: Recipient[]): SQL {
   const keys = [...new Set(recipients.map(lockKey))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const values = sql.join(
-    keys.map((key) => sql`(${key.toString()}::bigint)`),
-    sql`, `,
-  );
-  return sql`SELECT pg_advisory_xact_lock(k) FROM (VALUES ${values}) AS v(k)`;
+  const array = sql.param(keys.map((key) => key.toString()));
+  return sql`SELECT pg_advisory_xact_lock(k)
+    FROM unnest(${array}::bigint[]) WITH ORDINALITY AS v(k, n) ORDER BY n`;
 }
 
 /**
@@ -224,19 +225,15 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
     drafts: NotificationDraft[],
   ): Promise<Map<string, Notification>> {
     if (drafts.length === 0) return new Map();
+    const column = (value: (draft: NotificationDraft) => string) =>
+      sql`${sql.param(drafts.map(value))}::text[]`;
     const rows = await tx
       .select()
       .from(table)
       .where(
-        or(
-          ...drafts.map((draft) =>
-            and(
-              eq(table.tenantId, draft.recipient.tenantId ?? ''),
-              eq(table.userId, draft.recipient.userId),
-              eq(table.idempotencyKey, draft.idempotencyKey),
-            ),
-          ),
-        ),
+        sql`(${table.tenantId}, ${table.userId}, ${table.idempotencyKey}) IN (
+          SELECT * FROM unnest(${column((d) => d.recipient.tenantId ?? '')},
+            ${column((d) => d.recipient.userId)}, ${column((d) => d.idempotencyKey)}))`,
       );
     return new Map(rows.map((row) => [rowKey(row), toNotification(row)]));
   }
@@ -360,15 +357,24 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
     return row ? toNotification(row) : null;
   }
 
-  async markAllRead(recipient: Recipient): Promise<string[]> {
-    const rows = await this.database.run((db) =>
-      db
-        .update(table)
-        .set({ readAt: sql`now()` })
-        .where(and(this.visible(recipient), isNull(table.readAt), isNull(table.archivedAt)))
-        .returning({ id: table.id }),
+  async markAllRead(
+    recipient: Recipient,
+  ): Promise<{ updated: number; upTo: string | null; at: Date }> {
+    // One row back, however many changed: a user may have 100,000 unread.
+    const [row] = await this.database.run((db) =>
+      queryRows<{ updated: number; upTo: string | null; at: Date | string }>(
+        db,
+        sql`WITH changed AS (
+            UPDATE notifications SET read_at = now()
+            WHERE tenant_id = ${recipient.tenantId ?? ''} AND user_id = ${recipient.userId}
+              AND read_at IS NULL AND archived_at IS NULL AND deleted_at IS NULL
+              AND (expires_at IS NULL OR expires_at > now())
+            RETURNING id
+          )
+          SELECT count(*)::int AS updated, max(id)::text AS "upTo", now() AS at FROM changed`,
+      ),
     );
-    return rows.map((row) => row.id.toString());
+    return { updated: Number(row.updated), upTo: row.upTo, at: new Date(row.at) };
   }
 
   async listAfter(recipient: Recipient, afterId: string, limit: number): Promise<Notification[]> {
@@ -383,6 +389,25 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
         .limit(limit),
     );
     return rows.map(toNotification);
+  }
+
+  async reached(recipient: Recipient, id: string): Promise<boolean> {
+    const at = parseId(id);
+    if (at === null) return id === '0';
+    const rows = await this.database.run((db) =>
+      db
+        .select({ id: table.id })
+        .from(table)
+        .where(
+          and(
+            eq(table.tenantId, recipient.tenantId ?? ''),
+            eq(table.userId, recipient.userId),
+            gte(table.id, at),
+          ),
+        )
+        .limit(1),
+    );
+    return rows.length > 0;
   }
 
   async purgeExpired(before: Date, limit: number): Promise<number> {

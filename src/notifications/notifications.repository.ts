@@ -50,11 +50,22 @@ export abstract class NotificationsRepository {
     change: StateChange,
   ): Promise<Notification | null>;
 
-  /** Marks every unread notification read; answers the ids it changed. */
-  abstract markAllRead(recipient: Recipient): Promise<string[]>;
+  /**
+   * Marks every unread notification read; answers how many changed, the newest of them (null
+   * when none did) and the time it set.
+   */
+  abstract markAllRead(
+    recipient: Recipient,
+  ): Promise<{ updated: number; upTo: string | null; at: Date }>;
 
   /** Stored notifications with an id above `afterId`, oldest first (for stream replay). */
   abstract listAfter(recipient: Recipient, afterId: string, limit: number): Promise<Notification[]>;
+
+  /**
+   * Whether the recipient has, or had, a notification at or above `id` (deleted and expired ones
+   * count): false means a position from elsewhere, such as a restored backup.
+   */
+  abstract reached(recipient: Recipient, id: string): Promise<boolean>;
 
   /** Deletes up to `limit` notifications that expired before `before`; answers how many. */
   abstract purgeExpired(before: Date, limit: number): Promise<number>;

@@ -70,12 +70,12 @@ export class NotificationsService {
   }
 
   async markAllRead(recipient: Recipient): Promise<number> {
-    const ids = await this.repository.markAllRead(recipient);
-    const readAt = new Date();
-    for (const id of ids) {
-      this.events.emit({ kind: 'updated', recipient, id, readAt, archivedAt: null });
+    const { updated, upTo, at } = await this.repository.markAllRead(recipient);
+    if (upTo !== null) {
+      const filter = { status: 'unread' as const };
+      this.events.emit({ kind: 'bulk-updated', recipient, upTo, filter, set: { read: true }, at });
     }
-    return ids.length;
+    return updated;
   }
 
   async delete(recipient: Recipient, id: string): Promise<void> {
@@ -93,6 +93,11 @@ export class NotificationsService {
   /** Stream replay: what the recipient has after `afterId`, oldest first. */
   listAfter(recipient: Recipient, afterId: string, limit: number): Promise<Notification[]> {
     return this.repository.listAfter(recipient, afterId, limit);
+  }
+
+  /** Whether `id` is a position the recipient's stored notifications have reached. */
+  reached(recipient: Recipient, id: string): Promise<boolean> {
+    return this.repository.reached(recipient, id);
   }
 
   getPreferences(recipient: Recipient): Promise<Preferences> {

@@ -49,7 +49,7 @@ export class ScheduledDelivery implements OnApplicationBootstrap, BeforeApplicat
 
   /** False when nothing is held under that id: unknown, delivered or cancelled already. */
   cancel(tenantId: string | null, id: string): Promise<boolean> {
-    return this.repository.remove(tenantId, id);
+    return this.repository.cancel(tenantId, id);
   }
 
   /** One pass over what is due now (the timer runs one at a time). */
@@ -78,7 +78,7 @@ export class ScheduledDelivery implements OnApplicationBootstrap, BeforeApplicat
         deliverAt: undefined,
       });
       const { ids } = await this.batcher.store(command);
-      await this.repository.remove(entry.tenantId, entry.id);
+      await this.repository.remove(entry);
       this.logger.log(`Delivered scheduled notification ${entry.id} to ${ids.length} recipients`);
     } catch (error) {
       this.logger.warn(

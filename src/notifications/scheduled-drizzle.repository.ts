@@ -7,6 +7,7 @@ import { ScheduledNotification, ScheduledRepository } from './scheduled.reposito
 interface Row {
   tenantId: string;
   id: string;
+  recipientsKey: string;
   command: Record<string, unknown>;
   deliverAt: Date | string;
   createdAt: Date | string;
@@ -16,6 +17,7 @@ function fromRow(row: Row): ScheduledNotification {
   return {
     tenantId: row.tenantId || null,
     id: row.id,
+    recipientsKey: row.recipientsKey,
     command: row.command,
     deliverAt: new Date(row.deliverAt),
     createdAt: new Date(row.createdAt),
@@ -45,21 +47,38 @@ export class ScheduledDrizzleRepository extends ScheduledRepository {
         sql`UPDATE scheduled_notifications AS s
           SET claimed_until = now() + ${leaseMs} * interval '1 millisecond'
           FROM (
-            SELECT tenant_id, id FROM scheduled_notifications
+            SELECT tenant_id, id, recipients_key FROM scheduled_notifications
             WHERE deliver_at <= now() AND (claimed_until IS NULL OR claimed_until < now())
             ORDER BY deliver_at
             LIMIT ${limit}
             FOR UPDATE SKIP LOCKED
           ) AS due
           WHERE s.tenant_id = due.tenant_id AND s.id = due.id
-          RETURNING s.tenant_id AS "tenantId", s.id, s.command,
+            AND s.recipients_key = due.recipients_key
+          RETURNING s.tenant_id AS "tenantId", s.id, s.recipients_key AS "recipientsKey", s.command,
             s.deliver_at AS "deliverAt", s.created_at AS "createdAt"`,
       ),
     );
     return rows.map(fromRow).sort((a, b) => a.deliverAt.getTime() - b.deliverAt.getTime());
   }
 
-  async remove(tenantId: string | null, id: string): Promise<boolean> {
+  async remove(
+    entry: Pick<ScheduledNotification, 'tenantId' | 'id' | 'recipientsKey'>,
+  ): Promise<void> {
+    await this.database.run((db) =>
+      db
+        .delete(table)
+        .where(
+          and(
+            eq(table.tenantId, entry.tenantId ?? ''),
+            eq(table.id, entry.id),
+            eq(table.recipientsKey, entry.recipientsKey),
+          ),
+        ),
+    );
+  }
+
+  async cancel(tenantId: string | null, id: string): Promise<boolean> {
     const rows = await this.database.run((db) =>
       db
         .delete(table)

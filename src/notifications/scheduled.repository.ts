@@ -3,6 +3,11 @@ export interface ScheduledNotification {
   tenantId: string | null;
   /** The command's id (its idempotency key): what an admin cancels it by. */
   id: string;
+  /**
+   * Whom the command names, as a digest: one id is one notification per recipient, so the same id
+   * scheduled for other recipients is another entry, and the same message again is the same one.
+   */
+  recipientsKey: string;
   command: Record<string, unknown>;
   deliverAt: Date;
   createdAt: Date;
@@ -10,7 +15,7 @@ export interface ScheduledNotification {
 
 /** Storage of scheduled notifications; implemented over Drizzle in scheduled-drizzle.repository.ts. */
 export abstract class ScheduledRepository {
-  /** Stores them; one already held under the same tenant and id is kept as it is. */
+  /** Stores them; one already held under the same tenant, id and recipients is kept as it is. */
   abstract schedule(entries: Omit<ScheduledNotification, 'createdAt'>[]): Promise<void>;
 
   /**
@@ -19,8 +24,13 @@ export abstract class ScheduledRepository {
    */
   abstract claimDue(limit: number, leaseMs: number): Promise<ScheduledNotification[]>;
 
-  /** Removes an entry (delivered, or cancelled); false when there is none. */
-  abstract remove(tenantId: string | null, id: string): Promise<boolean>;
+  /** Removes an entry once delivered. */
+  abstract remove(
+    entry: Pick<ScheduledNotification, 'tenantId' | 'id' | 'recipientsKey'>,
+  ): Promise<void>;
+
+  /** Cancels whatever is held under the id, for any recipients; false when there is none. */
+  abstract cancel(tenantId: string | null, id: string): Promise<boolean>;
 
   /** Entries still held, soonest first. */
   abstract list(tenantId: string | null, limit: number): Promise<ScheduledNotification[]>;

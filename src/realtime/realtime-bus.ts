@@ -4,10 +4,13 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import { Observable, Subject } from 'rxjs';
 import { HeraldConfig } from '../config/herald-config';
+import { HeraldMetrics } from '../metrics/herald-metrics';
 import { closeBroker, connectBroker } from '../messaging/amqp-connection';
 import { amqpTopology } from '../messaging/amqp-topology';
 import type { InboxEvent } from '../notifications/inbox-events';
 import { Recipient, recipientKey } from '../notifications/notification';
+import { ThrottledWarning } from '../common/throttled-warning';
+import { parseBusMessage } from './bus-message';
 import type { LiveEvent } from './live-event.command';
 
 const INSTANCE_HEADER = 'x-herald-instance';
@@ -48,6 +51,7 @@ export const EVERYONE_KEY = 'everyone';
 @Injectable()
 export class RealtimeBus implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(RealtimeBus.name);
+  private readonly dropped = new ThrottledWarning(this.logger);
   private readonly instanceId = randomUUID();
   private readonly exchange: string;
   private readonly remote = new Subject<BusMessage>();
@@ -58,7 +62,10 @@ export class RealtimeBus implements OnModuleInit, OnApplicationShutdown {
   private channel?: ChannelWrapper;
   private queue?: string;
 
-  constructor(private readonly config: HeraldConfig) {
+  constructor(
+    private readonly config: HeraldConfig,
+    private readonly metrics: HeraldMetrics,
+  ) {
     this.exchange = amqpTopology(config.amqp).realtimeExchange;
   }
 
@@ -111,10 +118,16 @@ export class RealtimeBus implements OnModuleInit, OnApplicationShutdown {
   private receive(message: ConsumeMessage): void {
     const headers = message.properties.headers;
     if (headers?.[INSTANCE_HEADER] === this.instanceId) return; // delivered here already
+    let parsed: BusMessage;
     try {
-      this.remote.next(JSON.parse(message.content.toString()) as BusMessage);
+      parsed = parseBusMessage(message.content);
     } catch (error) {
-      this.logger.warn(`Unreadable realtime message: ${String(error)}`);
+      this.metrics.busDropped.inc({ reason: 'unreadable' });
+      this.dropped.warn(
+        `Dropped a realtime message from ${JSON.stringify(message.fields.routingKey.slice(0, 64))}: ${(error as Error).message}`,
+      );
+      return;
     }
+    this.remote.next(parsed);
   }
 }

@@ -1,3 +1,4 @@
+import { HeraldMetrics } from '../metrics/herald-metrics';
 import { InboxEvents } from '../notifications/inbox-events';
 import { Notification, Recipient, recipientKey, UnreadState } from '../notifications/notification';
 import type { NotificationsService } from '../notifications/notifications.service';
@@ -57,6 +58,7 @@ function setUp() {
     {} as TopicsService,
     events,
     bus as unknown as RealtimeBus,
+    new HeraldMetrics(),
   );
   router.onModuleInit();
   const open = (count: number, position: string) => {
@@ -71,6 +73,18 @@ function setUp() {
 const counts = (signals: StreamSignal[]) =>
   signals.flatMap((signal) => (signal.kind === 'unread-count' ? [signal.count] : []));
 const created = (id: string) => ({ kind: 'created', notification: notification(id) }) as const;
+
+describe('RealtimeRouter on bad input', () => {
+  it('survives a change whose routing throws, and routes the next one', () => {
+    const { remote, open } = setUp();
+    const received = open(0, '0');
+    // A shape the bus would refuse; should one still get through, it costs only itself.
+    remote.next({ kind: 'created' } as unknown as BusMessage);
+    remote.next({ kind: 'batch', events: [null] } as unknown as BusMessage);
+    remote.next(created('7'));
+    expect(received.map((signal) => signal.kind)).toEqual(['created', 'unread-count']);
+  });
+});
 
 describe('RealtimeRouter unread counts', () => {
   beforeEach(() => jest.useFakeTimers());

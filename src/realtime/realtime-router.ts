@@ -1,5 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { Subscription } from 'rxjs';
+import { ThrottledWarning } from '../common/throttled-warning';
+import { HeraldMetrics } from '../metrics/herald-metrics';
 import { InboxEvent, InboxEvents } from '../notifications/inbox-events';
 import { Recipient, recipientKey, UnreadState } from '../notifications/notification';
 import { NotificationsService } from '../notifications/notifications.service';
@@ -12,7 +14,7 @@ import { TopicIndex } from './topic-index';
 
 /** What a stream is told: an inbox change, the new unread count, or a live event. */
 export type StreamSignal =
-  | Extract<InboxEvent, { kind: 'created' | 'updated' }>
+  | Extract<InboxEvent, { kind: 'created' | 'updated' | 'bulk-updated' }>
   | { kind: 'unread-count'; count: number }
   | { kind: 'live'; type: string; data: Record<string, unknown>; topic?: string };
 
@@ -58,6 +60,7 @@ function recipientOf(event: InboxEvent): Recipient {
 @Injectable()
 export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(RealtimeRouter.name);
+  private readonly failures = new ThrottledWarning(this.logger);
   private readonly topics = new TopicIndex();
   private readonly countsDue = new Map<string, Recipient>();
   /**
@@ -78,19 +81,35 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
     private readonly topicsService: TopicsService,
     private readonly events: InboxEvents,
     private readonly bus: RealtimeBus,
+    private readonly metrics: HeraldMetrics,
   ) {}
 
   onModuleInit(): void {
-    this.subscription = this.events.events$.subscribe((event) => {
-      this.route(event);
-      this.forward(event);
-    });
-    this.subscription.add(this.bus.remote$.subscribe((message) => this.receive(message)));
+    // A subscriber that throws ends the process (RxJS rethrows it asynchronously): whatever goes
+    // wrong with one change is that change's loss only, and its streams replay it on reconnect.
+    this.subscription = this.events.events$.subscribe((event) =>
+      this.guarded(() => {
+        this.route(event);
+        this.forward(event);
+      }),
+    );
+    this.subscription.add(
+      this.bus.remote$.subscribe((message) => this.guarded(() => this.receive(message))),
+    );
   }
 
   onModuleDestroy(): void {
     this.subscription?.unsubscribe();
     clearTimeout(this.countTimer);
+  }
+
+  private guarded(work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      this.metrics.busDropped.inc({ reason: 'unroutable' });
+      this.failures.warn(`Could not route a change: ${String(error).slice(0, 200)}`);
+    }
   }
 
   /**

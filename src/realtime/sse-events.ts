@@ -1,4 +1,4 @@
-import type { Notification } from '../notifications/notification';
+import type { BulkChange, Notification } from '../notifications/notification';
 
 /**
  * Every SSE event Herald sends, by name, with its payload (CONTRACT.md "The SSE stream"). The
@@ -12,6 +12,8 @@ export interface SseEventMap {
     archivedAt: Date | null;
     deleted?: true;
   };
+  /** Every notification at or below `upTo` that matches `filter` now has `set` applied. */
+  'notification.bulk-updated': BulkChange;
   'unread-count': { count: number };
   /** The gap since Last-Event-ID is longer than replay covers: reload the list over REST. */
   resync: { reason: string };

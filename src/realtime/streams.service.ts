@@ -175,6 +175,12 @@ export class StreamsService implements BeforeApplicationShutdown {
           const { id, readAt, archivedAt, deleted } = signal;
           const data = { id, readAt, archivedAt, ...(deleted && { deleted }) };
           send({ type: 'notification.updated', id: position, data }, signal);
+        } else if (signal.kind === 'bulk-updated') {
+          const { upTo, filter, set, at } = signal;
+          send(
+            { type: 'notification.bulk-updated', id: position, data: { upTo, filter, set, at } },
+            signal,
+          );
         } else if (signal.kind === 'live') {
           const { type, data, topic } = signal;
           const payload = { type, data, ...(topic && { topic }) };
@@ -222,10 +228,18 @@ export class StreamsService implements BeforeApplicationShutdown {
         const replay = lastEventId
           ? await this.notifications.listAfter(user, lastEventId, REPLAY_LIMIT + 1)
           : [];
-        if (replay.length > REPLAY_LIMIT) {
+        // A position the user's notifications never reached (a restored database, another
+        // environment's id) would hold back everything stored from now on.
+        const ahead =
+          lastEventId !== undefined &&
+          replay.length === 0 &&
+          compareIds(lastEventId, state.position) > 0 &&
+          !(await this.notifications.reached(user, lastEventId));
+        if (replay.length > REPLAY_LIMIT || ahead) {
           position = state.position;
           send({ type: 'unread-count', id: position, data: { count }, retry: RETRY_MS });
-          send({ type: 'resync', id: position, data: { reason: 'replay-limit' } });
+          const reason = ahead ? 'ahead-of-storage' : 'replay-limit';
+          send({ type: 'resync', id: position, data: { reason } });
         } else {
           position = lastEventId ?? state.position;
           send({ type: 'unread-count', id: position, data: { count }, retry: RETRY_MS });

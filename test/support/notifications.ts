@@ -1,6 +1,6 @@
 import { validateInput } from '../../src/common/validation';
 import { CreateNotificationCommand } from '../../src/notifications/create-notification.command';
-import { IntakeService } from '../../src/notifications/intake.service';
+import { IntakeService, KeyedCommand } from '../../src/notifications/intake.service';
 import type { RunningHerald } from './herald';
 
 let sequence = 0;
@@ -18,11 +18,12 @@ export async function storeNotifications(
   const commands = Array.from({ length: count }, () => {
     sequence += 1;
     return validateInput(CreateNotificationCommand, {
+      id: `note-${process.pid}-${sequence}`,
       type: 'test.note',
       title: `Note ${sequence}`,
       ...rest,
       recipients: { userIds },
-    });
+    }) as KeyedCommand;
   });
   const results = await herald.app.get(IntakeService).create(commands);
   return results.flatMap((result) => result.ids);

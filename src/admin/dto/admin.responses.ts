@@ -101,7 +101,7 @@ export class PurgeResponse {
   purged: number;
 }
 
-export class ScheduledResponse implements ScheduledNotification {
+export class ScheduledResponse implements Omit<ScheduledNotification, 'recipientsKey'> {
   @ApiProperty({ type: String, nullable: true, example: null })
   tenantId: string | null;
 

@@ -1,0 +1,90 @@
+import { parseBusMessage, UnreadableBusMessage } from './bus-message';
+
+const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+const notification = {
+  id: '42',
+  userId: 'ada',
+  tenantId: null,
+  type: 'order.shipped',
+  title: 'Shipped',
+  body: null,
+  data: { orderId: 1 },
+  priority: 'normal',
+  topic: null,
+  createdAt: '2026-12-01T10:00:00.000Z',
+  readAt: null,
+  archivedAt: null,
+  expiresAt: null,
+};
+
+describe('parseBusMessage', () => {
+  it.each([
+    { kind: 'created', notification, previousId: '41', sentAt: 1 },
+    { kind: 'created', notification, previousId: null },
+    {
+      kind: 'updated',
+      recipient: { userId: 'ada', tenantId: 'acme' },
+      id: '42',
+      readAt: '2026-12-01T10:00:00.000Z',
+      archivedAt: null,
+      deleted: true,
+    },
+    {
+      kind: 'subscription',
+      recipient: { userId: 'ada', tenantId: null },
+      topic: 'x',
+      subscribed: true,
+    },
+    {
+      kind: 'live',
+      tenantId: null,
+      userIds: ['ada'],
+      topics: [],
+      broadcast: false,
+      type: 'typing',
+      data: {},
+    },
+    {
+      kind: 'bulk-updated',
+      recipient: { userId: 'ada', tenantId: null },
+      upTo: '42',
+      filter: { status: 'unread' },
+      set: { read: true },
+      at: '2026-12-01T10:00:00.000Z',
+    },
+    { kind: 'batch', events: [{ kind: 'created', notification }] },
+  ])('accepts what Herald sends: %j', (message) => {
+    expect(parseBusMessage(json(message))).toEqual(message);
+  });
+
+  it('drops fields it does not know (a newer instance may send more)', () => {
+    expect(
+      parseBusMessage(json({ kind: 'created', notification: { ...notification, url: '/x' } })),
+    ).toEqual({ kind: 'created', notification });
+  });
+
+  it.each([
+    ['{', 'not JSON'],
+    [JSON.stringify({}), 'kind'],
+    [JSON.stringify([]), 'message'],
+    [JSON.stringify(null), 'message'],
+    [JSON.stringify({ kind: 'created' }), 'notification'],
+    [
+      JSON.stringify({ kind: 'created', notification: { ...notification, id: '1\nevent: x' } }),
+      'notification.id',
+    ],
+    [
+      JSON.stringify({ kind: 'created', notification: { ...notification, userId: 'a\r\n' } }),
+      'notification.userId',
+    ],
+    [JSON.stringify({ kind: 'created', notification, previousId: 'x' }), 'previousId'],
+    [JSON.stringify({ kind: 'updated', recipient: 'ada', id: '1' }), 'recipient'],
+    [JSON.stringify({ kind: 'batch', events: [{}] }), 'events.0.kind'],
+    [JSON.stringify({ kind: 'batch', events: [{ kind: 'live' }] }), 'events.0.kind'],
+    [JSON.stringify({ kind: 'live', userIds: 'ada' }), 'tenantId'],
+  ])('refuses %s, naming where', (content, where) => {
+    expect(() => parseBusMessage(Buffer.from(content))).toThrow(UnreadableBusMessage);
+    expect(() => parseBusMessage(Buffer.from(content))).toThrow(where);
+  });
+});

@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { INBOX_STATUSES, PRIORITIES } from '../notifications/notification';
+import type { BusMessage } from './realtime-bus';
+
+/**
+ * What another instance may send on the realtime exchange, checked before anything routes it:
+ * anyone who can publish there (a stray script, a misconfigured producer) could otherwise crash
+ * every instance or forge stream lines. Ids end up in SSE `id:` lines, so they are digits only;
+ * names are bounded and free of control characters, as at ingest. Fields this version does not
+ * know are dropped, not refused: an instance of a newer version may be running beside it.
+ */
+const id = z.string().regex(/^[1-9]\d{0,18}$/);
+const name = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[^\p{Cc}]+$/u);
+const tenant = z
+  .string()
+  .max(200)
+  .regex(/^[^\p{Cc}]*$/u)
+  .nullable();
+/** A date after JSON. */
+const time = z.iso.datetime({ offset: true }).nullable();
+const recipient = z.object({ userId: name, tenantId: tenant });
+const record = z.record(z.string(), z.unknown());
+
+const notification = z.object({
+  id,
+  userId: name,
+  tenantId: tenant,
+  type: name,
+  title: z.string().max(10_000),
+  body: z.string().max(100_000).nullable(),
+  data: record,
+  priority: z.enum(PRIORITIES),
+  topic: name.nullable(),
+  createdAt: time.unwrap(),
+  readAt: time,
+  archivedAt: time,
+  expiresAt: time,
+});
+
+const inboxEvent = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('created'),
+    notification,
+    sentAt: z.number().optional(),
+    previousId: id.nullable().optional(),
+  }),
+  z.object({
+    kind: z.literal('updated'),
+    recipient,
+    id,
+    readAt: time,
+    archivedAt: time,
+    deleted: z.literal(true).optional(),
+  }),
+  z.object({
+    kind: z.literal('bulk-updated'),
+    recipient,
+    upTo: id,
+    filter: z.object({ status: z.enum(INBOX_STATUSES).optional() }),
+    set: z.object({ read: z.boolean().optional() }),
+    at: time.unwrap(),
+  }),
+  z.object({
+    kind: z.literal('subscription'),
+    recipient,
+    topic: name,
+    subscribed: z.boolean(),
+  }),
+]);
+
+const busMessage = z.discriminatedUnion('kind', [
+  ...inboxEvent.options,
+  z.object({
+    kind: z.literal('live'),
+    tenantId: tenant,
+    userIds: z.array(name).max(1000),
+    topics: z.array(name).max(100),
+    broadcast: z.boolean(),
+    type: name,
+    data: record,
+  }),
+  z.object({ kind: z.literal('batch'), events: z.array(inboxEvent).max(100_000) }),
+]);
+
+/** Why a message from the bus was dropped. */
+export class UnreadableBusMessage extends Error {}
+
+/** Parses and checks a message from the realtime exchange; throws UnreadableBusMessage. */
+export function parseBusMessage(content: Buffer): BusMessage {
+  let json: unknown;
+  try {
+    json = JSON.parse(content.toString('utf8'));
+  } catch {
+    throw new UnreadableBusMessage('not JSON');
+  }
+  const result = busMessage.safeParse(json);
+  if (!result.success) {
+    const [issue] = result.error.issues;
+    const where = issue.path.join('.') || 'message';
+    throw new UnreadableBusMessage(`${where}: ${issue.message}`.slice(0, 200));
+  }
+  // The schema is BusMessage after JSON: its dates are ISO strings, which go out as they are.
+  return result.data as unknown as BusMessage;
+}
