@@ -32,11 +32,20 @@ async function bootstrap(): Promise<void> {
   configureApp(app);
   await startIngest(app);
   exitOnSignals(app);
-  await app.listen(config.port);
+  // No host: Node's default, every interface (IPv6 and IPv4 where the system has both).
+  if (config.host) await app.listen(config.port, config.host);
+  else await app.listen(config.port);
   const address = (app.getHttpServer() as Server).address() as AddressInfo;
-  new Logger('Herald').log(
-    `Listening on http://localhost:${address.port} (storage: ${config.database.url ? 'PostgreSQL' : 'embedded PGlite'})`,
-  );
+  const storage = config.database.url ? 'PostgreSQL' : 'embedded PGlite';
+  new Logger('Herald').log(`Listening on ${where(config.host, address.port)}, storage: ${storage}`);
+}
+
+/** "http://127.0.0.1:3000 (127.0.0.1 only)", or "http://localhost:3000 (all interfaces)". */
+function where(host: string | undefined, port: number): string {
+  if (!host || host === '0.0.0.0' || host === '::') {
+    return `http://localhost:${port} (all interfaces)`;
+  }
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port} (${host} only)`;
 }
 
 /**

@@ -1,8 +1,8 @@
-import { createServer, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { exportJWK, exportSPKI, generateKeyPair, KeyLike, SignJWT } from 'jose';
+import { exportSPKI, generateKeyPair, KeyLike, SignJWT } from 'jose';
+import { eventually } from './support/eventually';
 import { RunningHerald, startHerald } from './support/herald';
 import { api } from './support/http';
+import { jwksToken, JwksServer, SigningKey, signingKey, startJwksServer } from './support/jwks';
 import { unsignedToken, userToken } from './support/tokens';
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -133,60 +133,104 @@ describe('authentication with an RS256 public key (PEM)', () => {
 
 describe('authentication with an ES256 key set (JWKS)', () => {
   let herald: RunningHerald;
-  let privateKey: KeyLike;
-  let jwks: Server;
-  let requests = 0;
+  let key1: SigningKey;
+  let key2: SigningKey;
+  let jwks: JwksServer;
+  const inbox = '/api/v1/notifications';
 
   beforeAll(async () => {
-    const pair = await generateKeyPair('ES256', { extractable: true });
-    privateKey = pair.privateKey;
-    const publicJwk = {
-      ...(await exportJWK(pair.publicKey)),
-      kid: 'key-1',
-      alg: 'ES256',
-      use: 'sig',
-    };
-    jwks = createServer((_, response) => {
-      requests += 1;
-      response.setHeader('content-type', 'application/json');
-      response.end(JSON.stringify({ keys: [publicJwk] }));
-    });
-    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
-    const { port } = jwks.address() as AddressInfo;
+    [key1, key2] = await Promise.all([signingKey('key-1'), signingKey('key-2')]);
+    jwks = await startJwksServer([key1.publicJwk]);
     herald = await startHerald({
       storage: 'pglite',
-      env: { AUTH_JWT_SECRET: '', AUTH_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json` },
+      env: { AUTH_JWT_SECRET: '', AUTH_JWKS_URL: jwks.url },
     });
   });
 
   afterAll(async () => {
     await herald?.close();
-    await new Promise((resolve) => jwks?.close(resolve));
+    await jwks?.close();
   });
 
-  const sign = (kid: string) =>
-    new SignJWT({})
-      .setProtectedHeader({ alg: 'ES256', kid })
-      .setSubject('alice')
-      .setExpirationTime(now() + 60)
-      .sign(privateKey);
-
-  it('accepts tokens signed with a key of the set, fetching the set once', async () => {
-    const token = await sign('key-1');
+  it('accepts tokens signed with a key of the set, fetching the set once (at start)', async () => {
+    const token = await jwksToken(key1);
     for (let i = 0; i < 3; i += 1) {
-      expect((await api(herald, 'GET', '/api/v1/notifications', { token })).status).toBe(200);
+      expect((await api(herald, 'GET', inbox, { token })).status).toBe(200);
     }
-    expect(requests).toBe(1);
+    expect(jwks.requests).toBe(1);
   });
 
   it('refuses a token whose key is not in the set', async () => {
-    const response = await api(herald, 'GET', '/api/v1/notifications', {
-      token: await sign('key-2'),
-    });
+    const response = await api(herald, 'GET', inbox, { token: await jwksToken(key2) });
     expect(response).toMatchObject({
       status: 401,
       body: { message: 'Invalid token: no matching key' },
     });
+  });
+
+  it('keeps verifying with the set it holds while the endpoint is down', async () => {
+    jwks.mode = 'down';
+    try {
+      const token = await jwksToken(key1);
+      expect((await api(herald, 'GET', inbox, { token })).status).toBe(200);
+      // key-2's signature under key-1's id: known key, bad signature.
+      const forged = await jwksToken(key2, 'key-1');
+      expect(await api(herald, 'GET', inbox, { token: forged })).toMatchObject({
+        status: 401,
+        body: { message: 'Invalid token: bad signature' },
+      });
+    } finally {
+      jwks.mode = 'up';
+    }
+  });
+});
+
+// Expiry of the held set, the cool-down for unknown key ids and the retry pauses take minutes;
+// src/auth/remote-key-set.spec.ts runs them on a clock of its own.
+describe('authentication with a JWKS endpoint that is down at start', () => {
+  let herald: RunningHerald;
+  let key: SigningKey;
+  let jwks: JwksServer;
+  const inbox = '/api/v1/notifications';
+
+  beforeAll(async () => {
+    key = await signingKey('key-1');
+    jwks = await startJwksServer([key.publicJwk]);
+    jwks.mode = 'down';
+    herald = await startHerald({
+      storage: 'pglite',
+      env: { AUTH_JWT_SECRET: '', AUTH_JWKS_URL: jwks.url },
+    });
+  });
+
+  afterAll(async () => {
+    await herald?.close();
+    await jwks?.close();
+  });
+
+  it('answers 503 (the token may be valid) until the key set can be fetched, then 200', async () => {
+    const token = await jwksToken(key);
+    const response = await api(herald, 'GET', inbox, { token });
+    expect(response.status).toBe(503);
+    expect(response.body).toEqual({
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message:
+        "Token keys unavailable: the identity provider's key set cannot be fetched; try again later",
+    });
+    expect(response.headers.get('www-authenticate')).toBeNull();
+    // No restart: the next fetch, after a pause of 1 s (doubling per failure), succeeds.
+    jwks.mode = 'up';
+    await eventually(
+      async () => expect((await api(herald, 'GET', inbox, { token })).status).toBe(200),
+      { intervalMs: 250 },
+    );
+  });
+
+  it('still refuses what needs no key with 401', async () => {
+    jwks.mode = 'down';
+    const response = await api(herald, 'GET', inbox, { token: 'not.a.jwt' });
+    expect(response).toMatchObject({ status: 401, body: { message: 'Invalid token: malformed' } });
   });
 });
 

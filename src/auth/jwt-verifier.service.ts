@@ -1,7 +1,6 @@
 import { createPublicKey, KeyObject } from 'node:crypto';
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import {
-  createRemoteJWKSet,
   errors,
   JWTPayload,
   JWTVerifyGetKey,
@@ -9,10 +8,12 @@ import {
   JWTHeaderParameters,
   FlattenedJWSInput,
 } from 'jose';
+import { UnavailableError } from '../common/domain-error';
 import { malformedText } from '../common/well-formed';
 import { HeraldConfig } from '../config/herald-config';
 import type { AuthenticatedUser } from './authenticated-user';
 import { InvalidTokenError } from './invalid-token.error';
+import { RemoteKeySet, RemoteKeySetOptions } from './remote-key-set';
 
 /** Tolerated clock difference between Herald and the token issuer. */
 const CLOCK_TOLERANCE_S = 30;
@@ -20,6 +21,18 @@ const CLOCK_TOLERANCE_S = 30;
 const IDENTIFIER = /^[^\p{Cc}]{1,200}$/u;
 
 const ASYMMETRIC_ALGORITHMS = ['RS256', 'ES256'] as const;
+const LOOPBACK = /^(127(\.\d{1,3}){3}|::1|localhost)$/i;
+
+/** jose's own defaults for timeout, age and cool-down; the retry pause and warnings are ours. */
+export const JWKS_TIMING: Omit<RemoteKeySetOptions, 'logger' | 'now'> = {
+  timeoutMs: 5_000,
+  maxAgeMs: 10 * 60_000,
+  cooldownMs: 30_000,
+  retryMinMs: 1_000,
+  retryMaxMs: 30_000,
+  warnEveryMs: 5 * 60_000,
+  maxBytes: 512 * 1024,
+};
 
 function algorithmOf(key: KeyObject): 'RS256' | 'ES256' {
   if (key.asymmetricKeyType === 'rsa') return 'RS256';
@@ -37,22 +50,22 @@ function reasonOf(error: unknown): string {
   if (error instanceof errors.JWTClaimValidationFailed) return `${error.claim} claim rejected`;
   if (error instanceof errors.JWKSNoMatchingKey) return 'no matching key';
   if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) return 'malformed';
-  if (error instanceof errors.JWKSTimeout) return 'key set unreachable';
   return 'unverifiable';
 }
 
 /**
  * Verifies bearer JWTs. Keys: HS256 with AUTH_JWT_SECRET (or the development secret), RS256 or
- * ES256 with AUTH_JWT_PUBLIC_KEY or the JWKS at AUTH_JWKS_URL (fetched on demand and cached by
- * jose). The key is chosen by the token's `alg`, and only algorithms with a configured key are
- * allowed, so `none` never is, and an HS256 token can never be checked against a public key
- * (the algorithm-confusion attack).
+ * ES256 with AUTH_JWT_PUBLIC_KEY or the JWKS at AUTH_JWKS_URL (fetched at start, kept through
+ * outages of its server: remote-key-set.ts). The key is chosen by the token's `alg`, and only
+ * algorithms with a configured key are allowed, so `none` never is, and an HS256 token can never
+ * be checked against a public key (the algorithm-confusion attack).
  */
 @Injectable()
-export class JwtVerifier implements OnModuleInit {
+export class JwtVerifier implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Auth');
   private readonly algorithms: string[] = [];
   private readonly getKey: JWTVerifyGetKey;
+  private readonly keySet?: RemoteKeySet;
 
   constructor(private readonly config: HeraldConfig) {
     const { secret, publicKey, jwksUrl } = config.auth;
@@ -65,11 +78,8 @@ export class JwtVerifier implements OnModuleInit {
       asymmetric = () => key;
     } else if (jwksUrl) {
       this.algorithms.push(...ASYMMETRIC_ALGORITHMS);
-      asymmetric = createRemoteJWKSet(new URL(jwksUrl), {
-        cooldownDuration: 30_000,
-        cacheMaxAge: 10 * 60_000,
-        timeoutDuration: 5_000,
-      });
+      this.keySet = new RemoteKeySet(new URL(jwksUrl), { ...JWKS_TIMING, logger: this.logger });
+      asymmetric = this.keySet.getKey;
     }
     this.getKey = (header: JWTHeaderParameters, token: FlattenedJWSInput) => {
       if (header.alg === 'HS256' && hmacKey) return hmacKey;
@@ -79,13 +89,19 @@ export class JwtVerifier implements OnModuleInit {
   }
 
   onModuleInit(): void {
+    this.keySet?.prefetch();
     if (!this.config.auth.usingDevelopmentSecret) return;
     const banner = '!'.repeat(78);
+    const host = this.config.host ?? '::';
     this.logger.warn(
       [
         banner,
         'NO AUTH CONFIGURED: Herald is using its built-in DEVELOPMENT secret.',
-        'Anyone can mint a token for any user (npm run token -- <userId> --admin).',
+        'Anyone can mint a token for any user (npm run token -- <userId> --admin,',
+        'POST /api/v1/dev/tokens).',
+        LOOPBACK.test(host)
+          ? `Listening on ${host} only (loopback), so only this machine can; HOST changes it.`
+          : `HOST=${host}: ANYONE WHO CAN REACH THIS PORT CAN MINT ADMIN TOKENS.`,
         'Set AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY or AUTH_JWKS_URL before real use;',
         'with NODE_ENV=production Herald refuses to start without one.',
         banner,
@@ -93,6 +109,11 @@ export class JwtVerifier implements OnModuleInit {
     );
   }
 
+  onModuleDestroy(): void {
+    this.keySet?.close();
+  }
+
+  /** InvalidTokenError (401), or UnavailableError (503) when the key cannot be known now. */
   async verify(token: string): Promise<AuthenticatedUser> {
     let payload: JWTPayload;
     try {
@@ -104,6 +125,7 @@ export class JwtVerifier implements OnModuleInit {
         requiredClaims: ['sub', 'exp'],
       }));
     } catch (error) {
+      if (error instanceof UnavailableError) throw error;
       throw new InvalidTokenError(reasonOf(error));
     }
     return this.userOf(payload);

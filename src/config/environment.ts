@@ -30,6 +30,13 @@ export class Environment {
   @IsInt()
   PORT = 3000;
 
+  /** Unset: loopback on the development secret, all interfaces otherwise (herald-config.ts). */
+  @IsOptional()
+  @Matches(/^([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)$/, {
+    message: 'HOST must be an IP address or a host name without brackets (127.0.0.1, 0.0.0.0, ::)',
+  })
+  HOST?: string;
+
   @Matches(/^\s*amqps?:\/\/[^,\s]+(\s*,\s*amqps?:\/\/[^,\s]+)*\s*$/, {
     message: 'AMQP_URL must be one or more comma-separated amqp:// or amqps:// URLs',
   })
@@ -116,6 +123,12 @@ export class Environment {
   @Max(1000)
   @IsInt()
   SSE_MAX_STREAMS_PER_USER = 10;
+
+  @Type(() => Number)
+  @Min(1)
+  @Max(1000)
+  @IsInt()
+  TOPICS_MAX_PER_USER = 100;
 
   @Type(() => Number)
   @Min(1)

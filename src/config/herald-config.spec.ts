@@ -7,6 +7,7 @@ describe('loadConfig', () => {
     expect(config).toEqual({
       env: 'development',
       port: 3000,
+      host: '127.0.0.1',
       logLevel: 'info',
       amqp: {
         urls: ['amqp://guest:guest@127.0.0.1:5672'],
@@ -24,6 +25,7 @@ describe('loadConfig', () => {
         usingDevelopmentSecret: true,
       }),
       sse: { heartbeatMs: 15000, maxStreamsPerUser: 10 },
+      topics: { maxPerUser: 100 },
       http: {
         rateLimit: { perUser: 600, perIp: 1200 },
         maxBodyBytes: 262144,
@@ -37,6 +39,7 @@ describe('loadConfig', () => {
     const config = loadConfig({
       NODE_ENV: 'production',
       PORT: '0',
+      HOST: '0.0.0.0',
       AMQP_URL: 'amqp://a:5672, amqps://b:5671',
       AMQP_EXCHANGE: 'events',
       AMQP_PREFIX: 'ci-42.',
@@ -53,6 +56,7 @@ describe('loadConfig', () => {
       AUTH_JWT_AUDIENCE: 'herald',
       SSE_HEARTBEAT_MS: '5000',
       SSE_MAX_STREAMS_PER_USER: '3',
+      TOPICS_MAX_PER_USER: '20',
       RATE_LIMIT_PER_USER: '60',
       RATE_LIMIT_PER_IP: '100',
       HTTP_MAX_BODY_BYTES: '4096',
@@ -63,6 +67,7 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({
       env: 'production',
       port: 0,
+      host: '0.0.0.0',
       logLevel: 'debug',
       amqp: {
         urls: ['amqp://a:5672', 'amqps://b:5671'],
@@ -82,6 +87,7 @@ describe('loadConfig', () => {
         usingDevelopmentSecret: false,
       },
       sse: { heartbeatMs: 5000, maxStreamsPerUser: 3 },
+      topics: { maxPerUser: 20 },
       http: {
         rateLimit: { perUser: 60, perIp: 100 },
         maxBodyBytes: 4096,
@@ -102,6 +108,8 @@ describe('loadConfig', () => {
   it.each([
     [{ PORT: 'abc' }, 'PORT must be an integer number'],
     [{ PORT: '70000' }, 'PORT must not be greater than 65535'],
+    [{ HOST: 'http://0.0.0.0' }, 'HOST must be an IP address or a host name'],
+    [{ HOST: '[::1]' }, 'HOST must be an IP address or a host name'],
     [{ AMQP_URL: 'http://x' }, 'AMQP_URL must be one or more comma-separated amqp://'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL must be a postgres://'],
     [{ DATABASE_SCHEMA: 'Robert"); DROP' }, 'DATABASE_SCHEMA must be a lower-case SQL identifier'],
@@ -112,6 +120,8 @@ describe('loadConfig', () => {
     [{ AUTH_JWT_SECRET: 'short' }, 'AUTH_JWT_SECRET must be at least 32 characters'],
     [{ CORS_ORIGINS: 'example.com' }, 'CORS_ORIGINS must be * or comma-separated http(s)://'],
     [{ RATE_LIMIT_PER_USER: '0' }, 'RATE_LIMIT_PER_USER must not be less than 1'],
+    [{ TOPICS_MAX_PER_USER: '0' }, 'TOPICS_MAX_PER_USER must not be less than 1'],
+    [{ TOPICS_MAX_PER_USER: '5000' }, 'TOPICS_MAX_PER_USER must not be greater than 1000'],
     [{ NODE_ENV: 'production' }, 'NODE_ENV=production needs AUTH_JWT_SECRET'],
     [
       { AUTH_JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----x', AUTH_JWKS_URL: 'https://id/jwks' },
@@ -126,6 +136,35 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PORT: '-1', LOG_LEVEL: 'x' })).toThrow(
       /PORT must not be less than 0[\s\S]*LOG_LEVEL must be one of/,
     );
+  });
+
+  it.each([
+    [{}, '127.0.0.1'],
+    [{ NODE_ENV: 'test' }, '127.0.0.1'],
+    [{ HOST: '0.0.0.0' }, '0.0.0.0'],
+    [{ HOST: '::' }, '::'],
+    [{ AUTH_JWT_SECRET: 'x'.repeat(32) }, undefined],
+    [{ AUTH_JWKS_URL: 'http://127.0.0.1:8080/jwks' }, undefined],
+    [{ AUTH_JWT_SECRET: 'x'.repeat(32), HOST: '10.0.0.5' }, '10.0.0.5'],
+    [{ AUTH_JWT_SECRET: 'x'.repeat(32), HOST: 'localhost' }, 'localhost'],
+  ])(
+    'listens on loopback only on the development secret, unless HOST says otherwise: %j',
+    (env, host) => {
+      expect(loadConfig(env).host).toBe(host);
+    },
+  );
+
+  it('takes an http:// AUTH_JWKS_URL in development, only https:// in production', () => {
+    const jwksUrl = 'http://127.0.0.1:8080/.well-known/jwks.json';
+    expect(loadConfig({ AUTH_JWKS_URL: jwksUrl }).auth.jwksUrl).toBe(jwksUrl);
+    expect(() => loadConfig({ NODE_ENV: 'production', AUTH_JWKS_URL: jwksUrl })).toThrow(
+      new ConfigurationError([
+        'AUTH_JWKS_URL must be an https:// URL with NODE_ENV=production: ' +
+          'keys fetched over plain http can be replaced on the way',
+      ]),
+    );
+    const https = 'https://id.example/.well-known/jwks.json';
+    expect(loadConfig({ NODE_ENV: 'production', AUTH_JWKS_URL: https }).auth.jwksUrl).toBe(https);
   });
 
   it('accepts a PEM key with escaped newlines, as .env files carry it', () => {

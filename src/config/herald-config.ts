@@ -22,6 +22,11 @@ export interface AuthConfig {
 export abstract class HeraldConfig {
   env: Environment['NODE_ENV'];
   port: number;
+  /**
+   * The address to listen on: HOST, else 127.0.0.1 on the development secret (which lets anyone
+   * who reaches the port mint admin tokens), else undefined = all interfaces.
+   */
+  host?: string;
   logLevel: LogLevel;
   amqp: {
     urls: string[];
@@ -43,6 +48,8 @@ export abstract class HeraldConfig {
     /** Concurrent streams one user may hold on one instance; the next is answered 429. */
     maxStreamsPerUser: number;
   };
+  /** Topic subscriptions one user may hold (each is a routing key bound per open stream). */
+  topics: { maxPerUser: number };
   http: {
     /** Requests per minute: per authenticated user, and per client address for everything. */
     rateLimit: { perUser: number; perIp: number };
@@ -65,6 +72,12 @@ function authConfig(env: Environment): AuthConfig {
         'Herald refuses to run production on the development secret',
     ]);
   }
+  if (env.AUTH_JWKS_URL && env.NODE_ENV === 'production' && !/^https:/i.test(env.AUTH_JWKS_URL)) {
+    throw new ConfigurationError([
+      'AUTH_JWKS_URL must be an https:// URL with NODE_ENV=production: ' +
+        'keys fetched over plain http can be replaced on the way',
+    ]);
+  }
   return {
     secret: configured ? env.AUTH_JWT_SECRET : DEVELOPMENT_JWT_SECRET,
     publicKey: env.AUTH_JWT_PUBLIC_KEY?.replace(/\\n/g, '\n'),
@@ -78,9 +91,11 @@ function authConfig(env: Environment): AuthConfig {
 /** Builds the one typed configuration object; throws ConfigurationError naming each bad variable. */
 export function loadConfig(raw: Record<string, string | undefined>): HeraldConfig {
   const env = parseEnvironment(raw);
+  const auth = authConfig(env);
   return {
     env: env.NODE_ENV,
     port: env.PORT,
+    host: env.HOST ?? (auth.usingDevelopmentSecret ? '127.0.0.1' : undefined),
     logLevel: env.LOG_LEVEL,
     amqp: {
       urls: env.AMQP_URL.split(',').map((url) => url.trim()),
@@ -93,8 +108,9 @@ export function loadConfig(raw: Record<string, string | undefined>): HeraldConfi
     },
     ingest: { maxAttempts: env.INGEST_MAX_ATTEMPTS },
     database: { url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, dataDir: env.DATA_DIR },
-    auth: authConfig(env),
+    auth,
     sse: { heartbeatMs: env.SSE_HEARTBEAT_MS, maxStreamsPerUser: env.SSE_MAX_STREAMS_PER_USER },
+    topics: { maxPerUser: env.TOPICS_MAX_PER_USER },
     http: {
       rateLimit: { perUser: env.RATE_LIMIT_PER_USER, perIp: env.RATE_LIMIT_PER_IP },
       maxBodyBytes: env.HTTP_MAX_BODY_BYTES,
