@@ -1,3 +1,4 @@
+import type { Logger } from '@nestjs/common';
 import { ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { Client } from 'pg';
 import { firstValueFrom } from 'rxjs';
@@ -15,6 +16,27 @@ import {
   uniqueName,
 } from './support/storage';
 import { TcpProxy } from './support/tcp-proxy';
+
+/** A queue's [ready, unacknowledged] message counts, as the broker reports them. */
+async function depth(queue: string): Promise<[number, number]> {
+  const listed = await rabbitmqctl(
+    'list_queues',
+    'name',
+    'messages_ready',
+    'messages_unacknowledged',
+    '--formatter',
+    'json',
+  );
+  const row = (
+    JSON.parse(listed) as {
+      name: string;
+      messages_ready: number;
+      messages_unacknowledged: number;
+    }[]
+  ).find((each) => each.name === queue);
+  if (!row) throw new Error(`no queue ${queue}`);
+  return [row.messages_ready, row.messages_unacknowledged];
+}
 
 const message = (fields: object = {}) => ({
   recipients: { userIds: ['ingest-user'] },
@@ -217,6 +239,61 @@ describe.each(STORAGE_KINDS)('RabbitMQ ingest on %s', (storage) => {
       'x-herald-original-exchange': amqpTopology(herald.config.amqp).exchange,
       'x-herald-original-routing-key': 'notification.audit',
     });
+  });
+
+  it('acknowledges a message whose reply fails, once, and dead-letters it at most once', async () => {
+    const { ingestQueue } = amqpTopology(herald.config.amqp);
+    const warn = jest.spyOn((herald.ingest as unknown as { logger: Logger }).logger, 'warn');
+    const channel = await broker.connection.createChannel();
+    try {
+      // A reply queue that refuses everything: the broker nacks every reply sent to it.
+      const { queue: replyTo } = await channel.assertQueue('', {
+        exclusive: true,
+        arguments: { 'x-max-length': 0, 'x-overflow': 'reject-publish' },
+      });
+      const dead = broker.takeDeadLetters(herald, ['refused-reply-bad']);
+      await broker.publish(
+        herald,
+        'notification.x',
+        message({ id: 'refused-reply-ok', recipients: { userIds: ['refused-reply'] } }),
+        { replyTo, correlationId: 'c-ok' },
+      );
+      await broker.publish(
+        herald,
+        'notification.x',
+        { title: 'who for?' },
+        { messageId: 'refused-reply-bad', replyTo, correlationId: 'c-bad' },
+      );
+      const [letter] = await dead;
+      expect(letter.properties.headers?.['x-herald-error']).toBe(
+        'invalid: recipients should not be null or undefined',
+      );
+      // Both acknowledged: neither waits unacknowledged, to come back and be dead-lettered again.
+      await eventually(async () => expect(await depth(ingestQueue)).toEqual([0, 0]), {
+        timeoutMs: 10_000,
+        intervalMs: 200,
+      });
+      expect((await stored('refused-reply')).items).toHaveLength(1);
+      const lines = warn.mock.calls.map(([line]) => String(line));
+      const refusals = lines.filter((line) => line.startsWith('Could not reply')).sort();
+      expect(refusals).toEqual([
+        expect.stringMatching(
+          /^Could not reply to message \(no message_id\) at "amq\.gen-.*message nacked/,
+        ),
+        expect.stringMatching(/^Could not reply to message refused-reply-bad at .*message nacked/),
+      ]);
+      expect(lines.filter((line) => line.startsWith('Could not settle'))).toEqual([]);
+      // Still consuming: the next request is answered.
+      const after = await broker.request(
+        herald,
+        'notification.x',
+        message({ id: 'after-refused' }),
+      );
+      expect(after).toMatchObject({ ok: true });
+    } finally {
+      warn.mockRestore();
+      await channel.close().catch(() => undefined);
+    }
   });
 
   it('stores 2,000 messages, all of them', async () => {

@@ -2,6 +2,8 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import type { OpenAPIV3 } from 'openapi-types';
+import { Database } from '../src/database/database';
+import { topicSubscriptions } from '../src/database/schema';
 import { TestBroker } from './support/amqp';
 import { RunningHerald, startHerald } from './support/herald';
 import { api, ApiResponse } from './support/http';
@@ -129,6 +131,16 @@ describe('OpenAPI document', () => {
     const admin = await userToken('root', { roles: ['admin'] });
     const id: string = (await api(herald, 'GET', '/api/v1/notifications', { token })).body.items[0]
       .id;
+    // A user holding TOPICS_MAX_PER_USER topics already, whose next one is refused (409).
+    const full = await userToken('full');
+    await herald.app.get(Database).run((db) =>
+      db.insert(topicSubscriptions).values(
+        Array.from({ length: herald.config.topics.maxPerUser }, (_, i) => ({
+          topic: `t${i}`,
+          userId: 'full',
+        })),
+      ),
+    );
 
     const calls: [string, string, string, { token?: string; body?: unknown }][] = [
       ['get', '/api/v1/notifications', '/api/v1/notifications?limit=5', { token }],
@@ -162,6 +174,15 @@ describe('OpenAPI document', () => {
       ],
       ['put', '/api/v1/topics/{topic}', '/api/v1/topics/news', { token }],
       ['get', '/api/v1/topics', '/api/v1/topics', { token }],
+      ['get', '/api/v1/topics', '/api/v1/topics?limit=1&cursor=a', { token }],
+      ['get', '/api/v1/topics', '/api/v1/topics?cursor=a%20b', { token }],
+      ['put', '/api/v1/topics/{topic}', '/api/v1/topics/news', { token: full }],
+      [
+        'put',
+        '/api/v1/admin/topics/{topic}/subscribers/{userId}',
+        '/api/v1/admin/topics/news/subscribers/full',
+        { token: admin },
+      ],
       ['post', '/api/v1/stream/tickets', '/api/v1/stream/tickets', { token }],
       ['get', '/health/live', '/health/live', {}],
       [
@@ -212,6 +233,7 @@ describe('OpenAPI document', () => {
         'get 400',
         'get 401',
         'patch 404',
+        'put 409',
         'post 202',
         'post 400',
         'delete 204',

@@ -8,6 +8,9 @@ import { TestStreams } from './support/sse';
 import { STORAGE_KINDS } from './support/storage';
 import { userToken } from './support/tokens';
 
+/** TOPICS_MAX_PER_USER for these tests: small, so that the cap is reached in a few calls. */
+const MAX_TOPICS = 5;
+
 describe.each(STORAGE_KINDS)('topics and broadcasts on %s', (storage) => {
   let herald: RunningHerald;
   let broker: TestBroker;
@@ -31,7 +34,7 @@ describe.each(STORAGE_KINDS)('topics and broadcasts on %s', (storage) => {
     broker.request(herald, 'notification.topic.test', { title: 'T', ...body });
 
   beforeAll(async () => {
-    herald = await startHerald({ storage });
+    herald = await startHerald({ storage, env: { TOPICS_MAX_PER_USER: String(MAX_TOPICS) } });
     broker = await TestBroker.connect();
     admin = await userToken('root', { roles: ['admin'] });
   });
@@ -50,6 +53,7 @@ describe.each(STORAGE_KINDS)('topics and broadcasts on %s', (storage) => {
     await subscribe('reader', 'news.daily');
     expect((await api(herald, 'GET', '/api/v1/topics', { token })).body).toEqual({
       topics: ['news.daily', 'orders'],
+      nextCursor: null,
     });
     expect(await api(herald, 'DELETE', '/api/v1/topics/orders', { token })).toMatchObject({
       status: 204,
@@ -59,6 +63,7 @@ describe.each(STORAGE_KINDS)('topics and broadcasts on %s', (storage) => {
     });
     expect((await api(herald, 'GET', '/api/v1/topics', { token })).body).toEqual({
       topics: ['news.daily'],
+      nextCursor: null,
     });
   });
 
@@ -96,6 +101,7 @@ describe.each(STORAGE_KINDS)('topics and broadcasts on %s', (storage) => {
     expect((await api(herald, 'PUT', path, { token: admin })).status).toBe(204);
     expect((await api(herald, 'GET', '/api/v1/topics', { token: user })).body).toEqual({
       topics: ['billing'],
+      nextCursor: null,
     });
     const listed = await api(herald, 'GET', '/api/v1/admin/topics/billing/subscribers', {
       token: admin,
@@ -104,7 +110,116 @@ describe.each(STORAGE_KINDS)('topics and broadcasts on %s', (storage) => {
     expect((await api(herald, 'DELETE', path, { token: admin })).status).toBe(204);
     expect((await api(herald, 'GET', '/api/v1/topics', { token: user })).body).toEqual({
       topics: [],
+      nextCursor: null,
     });
+  });
+
+  it(`refuses a new topic past TOPICS_MAX_PER_USER (${MAX_TOPICS}) with 409, re-subscribing stays 204`, async () => {
+    const token = await userToken('capped');
+    const topics = Array.from({ length: MAX_TOPICS }, (_, i) => `capped.${i}`);
+    for (const topic of topics) await subscribe('capped', topic);
+    const refused = {
+      status: 409,
+      body: {
+        statusCode: 409,
+        error: 'Conflict',
+        message: `A user may hold at most ${MAX_TOPICS} topic subscriptions (TOPICS_MAX_PER_USER); unsubscribe from one first`,
+      },
+    };
+    expect(await api(herald, 'PUT', '/api/v1/topics/one.more', { token })).toMatchObject(refused);
+    const byAdmin = '/api/v1/admin/topics/one.more/subscribers/capped';
+    expect(await api(herald, 'PUT', byAdmin, { token: admin })).toMatchObject(refused);
+    // Topics already held: idempotent at the cap, by the user and by an admin.
+    await subscribe('capped', topics[2]);
+    const again = `/api/v1/admin/topics/${topics[0]}/subscribers/capped`;
+    expect((await api(herald, 'PUT', again, { token: admin })).status).toBe(204);
+    expect((await api(herald, 'GET', '/api/v1/topics', { token })).body).toEqual({
+      topics,
+      nextCursor: null,
+    });
+
+    expect((await api(herald, 'DELETE', `/api/v1/topics/${topics[4]}`, { token })).status).toBe(
+      204,
+    );
+    await subscribe('capped', 'one.more');
+    // The cap is per user: another user (or the same id in a tenant) starts from none.
+    await subscribe('capped', 'one.more', 'acme');
+  });
+
+  it('holds the cap under concurrent subscribes of one user, by the user and by admins', async () => {
+    const token = await userToken('racer');
+    const topics = Array.from({ length: 20 }, (_, i) => `race.${String(i).padStart(2, '0')}`);
+    const answers = await Promise.all(
+      topics.map((topic, i) =>
+        i % 2 === 0
+          ? api(herald, 'PUT', `/api/v1/topics/${topic}`, { token })
+          : api(herald, 'PUT', `/api/v1/admin/topics/${topic}/subscribers/racer`, {
+              token: admin,
+            }),
+      ),
+    );
+    const statuses = answers.map((answer) => answer.status);
+    expect(statuses.filter((status) => status === 204)).toHaveLength(MAX_TOPICS);
+    expect(statuses.filter((status) => status === 409)).toHaveLength(20 - MAX_TOPICS);
+    const held = (await api(herald, 'GET', '/api/v1/topics', { token })).body.topics as string[];
+    expect(held).toEqual(topics.filter((_, i) => statuses[i] === 204));
+
+    // Concurrent re-subscribes of what is held, and more refused ones, change nothing.
+    const repeated = await Promise.all(
+      [...held, ...held, 'race.late', 'race.later'].map((topic) =>
+        api(herald, 'PUT', `/api/v1/topics/${topic}`, { token }),
+      ),
+    );
+    expect(repeated.map((answer) => answer.status)).toEqual([
+      ...held.map(() => 204),
+      ...held.map(() => 204),
+      409,
+      409,
+    ]);
+    expect((await api(herald, 'GET', '/api/v1/topics', { token })).body.topics).toEqual(held);
+  });
+
+  it('pages the topics by name, without gap or duplicate', async () => {
+    const token = await userToken('pager');
+    // More than the cap: as a user holds who subscribed before TOPICS_MAX_PER_USER was lowered.
+    const topics = Array.from({ length: 12 }, (_, i) => `page.${String(i).padStart(2, '0')}`);
+    await herald.app
+      .get(Database)
+      .run((db) =>
+        db.insert(topicSubscriptions).values(topics.map((topic) => ({ topic, userId: 'pager' }))),
+      );
+    const walked: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const query: string = `?limit=5${cursor === null ? '' : `&cursor=${cursor}`}`;
+      const page = await api(herald, 'GET', `/api/v1/topics${query}`, { token });
+      expect(page.status).toBe(200);
+      walked.push(...(page.body.topics as string[]));
+      cursor = page.body.nextCursor as string | null;
+      pages += 1;
+    } while (cursor !== null && pages < 10);
+    expect(walked).toEqual(topics);
+    expect(pages).toBe(3);
+
+    // No limit: a page as big as the cap, so a user within the cap gets every topic at once.
+    expect((await api(herald, 'GET', '/api/v1/topics', { token })).body).toEqual({
+      topics: topics.slice(0, MAX_TOPICS),
+      nextCursor: topics[MAX_TOPICS - 1],
+    });
+    expect(
+      (await api(herald, 'GET', `/api/v1/topics?limit=7&cursor=${topics[4]}`, { token })).body,
+    ).toEqual({ topics: topics.slice(5), nextCursor: null });
+    for (const [query, message] of [
+      ['?limit=0', /^limit must not be less than 1/],
+      ['?limit=1001', /^limit must not be greater than 1000/],
+      ['?cursor=a%20b', /^cursor must be a topic name/],
+    ] as const) {
+      expect(await api(herald, 'GET', `/api/v1/topics${query}`, { token })).toMatchObject({
+        status: 400,
+        body: { message: expect.stringMatching(message) },
+      });
+    }
   });
 
   it(`fans a big topic out in transactions of ${FAN_OUT_PAGE}, each subscriber once`, async () => {

@@ -32,8 +32,11 @@ export class AdminTopicsController {
 
   @Put(':topic/subscribers/:userId')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiOperation({ summary: 'Subscribe a user to a topic (idempotent)' })
+  @ApiOperation({
+    summary: 'Subscribe a user to a topic (idempotent; refused past TOPICS_MAX_PER_USER)',
+  })
   @ApiNoContentResponse()
+  @ApiErrors(409)
   async subscribe(
     @CurrentUser() admin: AuthenticatedUser,
     @Param() { topic, userId }: SubscriberParams,

@@ -141,19 +141,24 @@ export class AmqpServer
     }
 
     try {
-      if (outcome.ok) {
-        await this.reply(channel, message, { ok: true, ...(outcome.result as object) });
-      } else {
-        await this.deadLetter(channel, message, outcome.reason);
-        await this.reply(channel, message, { ok: false, error: outcome.reason.message });
-      }
+      if (!outcome.ok) await this.deadLetter(channel, message, outcome.reason);
       channel.ack(message);
     } catch (error) {
       // The channel is gone: the broker redelivers the message, and idempotency absorbs it.
       this.logger.warn(
         `Could not settle message: ${(error as Error).message}; it will be redelivered`,
       );
+      return;
     }
+    // After the acknowledgement, so that a reply that fails (a reply queue that refuses it, a
+    // publish that throws) never holds the message unacknowledged nor gets it dead-lettered twice.
+    await this.reply(
+      channel,
+      message,
+      outcome.ok
+        ? { ok: true, ...(outcome.result as object) }
+        : { ok: false, error: outcome.reason.message },
+    );
   }
 
   private findHandler(pattern: string): MessageHandler {
@@ -212,26 +217,44 @@ export class AmqpServer
     );
   }
 
-  /** Answers a request that asked for one (`reply_to` + `correlation_id`); best effort. */
+  /**
+   * Answers a request that asked for one (`reply_to` + `correlation_id`); best effort: a failure
+   * is logged in one bounded line, never thrown.
+   */
   private async reply(
     channel: ConfirmChannel,
     message: ConsumeMessage,
     body: object,
   ): Promise<void> {
-    const { replyTo, correlationId } = message.properties as {
+    const { replyTo, correlationId, messageId } = message.properties as {
       replyTo?: string;
       correlationId?: string;
+      messageId?: string;
     };
     if (!replyTo || !correlationId) return;
-    await confirmed((callback) =>
-      channel.sendToQueue(
-        replyTo,
-        Buffer.from(JSON.stringify(body)),
-        { correlationId, contentType: 'application/json' },
-        callback,
-      ),
-    );
+    try {
+      await confirmed((callback) =>
+        channel.sendToQueue(
+          replyTo,
+          Buffer.from(JSON.stringify(body)),
+          { correlationId, contentType: 'application/json' },
+          callback,
+        ),
+      );
+    } catch (error) {
+      this.logger.warn(
+        `Could not reply to message ${bounded(messageId ?? '(no message_id)')} at ` +
+          `${bounded(JSON.stringify(replyTo))}: ${bounded((error as Error)?.message ?? String(error))}; ` +
+          'it is acknowledged all the same',
+      );
+    }
   }
+}
+
+/** At most 200 characters of something a producer chose, on one line, for a log. */
+function bounded(text: string): string {
+  const line = text.replace(/[\r\n]+/g, ' ');
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }
 
 /** A publish on a confirm channel, resolved when the broker confirms it. */

@@ -1,9 +1,26 @@
+import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { and, asc, eq, gt, inArray, min, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, min, sql } from 'drizzle-orm';
 import { Database, queryRows } from '../database/database';
 import { knownUsers, topicSubscriptions as subscriptions } from '../database/schema';
-import { Audience, AudienceMember, AudienceRepository } from './audience.repository';
+import {
+  Audience,
+  AudienceMember,
+  AudienceRepository,
+  SubscribeOutcome,
+} from './audience.repository';
 import { Recipient, recipientKey } from './notification';
+
+/**
+ * The first key of the two-key advisory locks that serialise one user's subscribing. Two int4
+ * keys are a lock space of their own, apart from the one-bigint locks of notification inserts.
+ */
+const SUBSCRIBE_LOCK = 0x544f5043; // "TOPC"
+
+/** A signed 32-bit lock key per recipient (a collision only serialises two users). */
+function subscriberLockKey(recipient: Recipient): number {
+  return createHash('sha256').update(recipientKey(recipient)).digest().readInt32BE();
+}
 
 @Injectable()
 export class AudienceDrizzleRepository extends AudienceRepository {
@@ -11,15 +28,42 @@ export class AudienceDrizzleRepository extends AudienceRepository {
     super();
   }
 
-  async subscribe(recipient: Recipient, topic: string): Promise<boolean> {
-    const rows = await this.database.run((db) =>
-      db
-        .insert(subscriptions)
-        .values({ tenantId: recipient.tenantId ?? '', userId: recipient.userId, topic })
-        .onConflictDoNothing()
-        .returning({ topic: subscriptions.topic }),
+  /**
+   * Counts and inserts under a per-user transaction lock. The count is a statement of its own,
+   * after the lock: under READ COMMITTED its snapshot is taken once the lock is granted, so it
+   * sees every subscription the previous holder committed (a count in the locking statement
+   * could read a snapshot from before the wait).
+   */
+  async subscribe(
+    recipient: Recipient,
+    topic: string,
+    maxTopics: number,
+  ): Promise<SubscribeOutcome> {
+    const tenantId = recipient.tenantId ?? '';
+    return this.database.run((db) =>
+      db.transaction(async (tx): Promise<SubscribeOutcome> => {
+        await tx.execute(
+          sql`SELECT pg_advisory_xact_lock(${SUBSCRIBE_LOCK}::int, ${subscriberLockKey(recipient)}::int)`,
+        );
+        const [held] = await tx
+          .select({
+            topics: count(),
+            holdsTopic: sql<boolean>`coalesce(bool_or(${subscriptions.topic} = ${topic}), false)`,
+          })
+          .from(subscriptions)
+          .where(
+            and(eq(subscriptions.tenantId, tenantId), eq(subscriptions.userId, recipient.userId)),
+          );
+        if (held.holdsTopic) return 'held';
+        if (held.topics >= maxTopics) return 'full';
+        const rows = await tx
+          .insert(subscriptions)
+          .values({ tenantId, userId: recipient.userId, topic })
+          .onConflictDoNothing()
+          .returning({ topic: subscriptions.topic });
+        return rows.length > 0 ? 'added' : 'held';
+      }),
     );
-    return rows.length > 0;
   }
 
   async unsubscribe(recipient: Recipient, topic: string): Promise<boolean> {
@@ -57,6 +101,28 @@ export class AudienceDrizzleRepository extends AudienceRepository {
       topics.set(key, [...(topics.get(key) ?? []), topic]);
     }
     return topics;
+  }
+
+  async topicsPage(
+    recipient: Recipient,
+    afterTopic: string | undefined,
+    limit: number,
+  ): Promise<string[]> {
+    const rows = await this.database.run((db) =>
+      db
+        .select({ topic: subscriptions.topic })
+        .from(subscriptions)
+        .where(
+          and(
+            eq(subscriptions.tenantId, recipient.tenantId ?? ''),
+            eq(subscriptions.userId, recipient.userId),
+            afterTopic === undefined ? undefined : gt(subscriptions.topic, afterTopic),
+          ),
+        )
+        .orderBy(asc(subscriptions.topic))
+        .limit(limit),
+    );
+    return rows.map((row) => row.topic);
   }
 
   async subscribers(

@@ -13,19 +13,36 @@ export interface Audience {
   broadcast: boolean;
 }
 
+/** `held`: subscribed already; `full`: not subscribed, and holding the most topics allowed. */
+export type SubscribeOutcome = 'added' | 'held' | 'full';
+
 /**
  * Topic subscriptions and known users: who a topic or a broadcast reaches. Implemented over
  * Drizzle in audience-drizzle.repository.ts.
  */
 export abstract class AudienceRepository {
-  /** Answers false when the recipient was subscribed already. */
-  abstract subscribe(recipient: Recipient, topic: string): Promise<boolean>;
+  /**
+   * Subscribes unless the recipient holds `maxTopics` others already. Race-free: concurrent
+   * calls for one recipient never take it past `maxTopics` together.
+   */
+  abstract subscribe(
+    recipient: Recipient,
+    topic: string,
+    maxTopics: number,
+  ): Promise<SubscribeOutcome>;
 
   /** Answers false when the recipient was not subscribed. */
   abstract unsubscribe(recipient: Recipient, topic: string): Promise<boolean>;
 
   /** Each recipient's topics, by name, keyed by recipientKey (none: no entry). */
   abstract topicsOf(recipients: Recipient[]): Promise<Map<string, string[]>>;
+
+  /** One page of a recipient's topics, by name, after `afterTopic`. */
+  abstract topicsPage(
+    recipient: Recipient,
+    afterTopic: string | undefined,
+    limit: number,
+  ): Promise<string[]>;
 
   /** A topic's subscribers by user id, a page at a time (after `afterUserId`). */
   abstract subscribers(

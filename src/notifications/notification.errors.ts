@@ -8,3 +8,15 @@ export class NotificationNotFoundError extends DomainError {
     super(`Notification ${JSON.stringify(id.slice(0, 64))} not found`);
   }
 }
+
+/** Subscribing would take the user past TOPICS_MAX_PER_USER; re-subscribing never does. */
+export class TopicLimitError extends DomainError {
+  readonly kind = 'conflict';
+
+  constructor(readonly limit: number) {
+    super(
+      `A user may hold at most ${limit} topic subscriptions (TOPICS_MAX_PER_USER); ` +
+        'unsubscribe from one first',
+    );
+  }
+}

@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, HttpCode, HttpStatus, Param, Put } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, HttpStatus, Param, Put, Query } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiNoContentResponse,
@@ -10,11 +10,15 @@ import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { CurrentUser } from '../auth/current-user.decorator';
 import { ApiErrors } from '../openapi/api-errors';
 import { BEARER } from '../openapi/openapi';
+import { ListTopicsQuery } from './dto/list-topics.query';
 import { TopicParams } from './dto/topic.params';
 import { TopicsResponse } from './dto/responses';
 import { TopicsService } from './topics.service';
 
-/** The caller's own topic subscriptions; subscribing and unsubscribing are idempotent. */
+/**
+ * The caller's own topic subscriptions; subscribing and unsubscribing are idempotent. A user holds
+ * at most TOPICS_MAX_PER_USER: a new topic past it is refused with 409.
+ */
 @ApiTags('topics')
 @ApiBearerAuth(BEARER)
 @Controller('topics')
@@ -22,18 +26,21 @@ export class TopicsController {
   constructor(private readonly topics: TopicsService) {}
 
   @Get()
-  @ApiOperation({ summary: 'List the topics the caller is subscribed to' })
+  @ApiOperation({ summary: 'List the topics the caller is subscribed to, a page at a time' })
   @ApiOkResponse({ type: TopicsResponse })
-  @ApiErrors(401, 429)
-  async list(@CurrentUser() user: AuthenticatedUser): Promise<TopicsResponse> {
-    return { topics: await this.topics.topicsOf(user) };
+  @ApiErrors(400, 401, 429)
+  list(
+    @CurrentUser() user: AuthenticatedUser,
+    @Query() query: ListTopicsQuery,
+  ): Promise<TopicsResponse> {
+    return this.topics.page(user, query.cursor, query.limit);
   }
 
   @Put(':topic')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Subscribe to a topic (idempotent)' })
   @ApiNoContentResponse({ description: 'Subscribed, now or before' })
-  @ApiErrors(400, 401, 429)
+  @ApiErrors(400, 401, 409, 429)
   async subscribe(
     @CurrentUser() user: AuthenticatedUser,
     @Param() { topic }: TopicParams,

@@ -18,6 +18,7 @@ const DESCRIPTIONS: Record<number, string> = {
   401: 'Missing, invalid or expired token (or ticket)',
   403: 'The token lacks the role, or names another tenant',
   404: 'Not found (or not the caller’s)',
+  409: 'A limit is reached (the message names it), such as TOPICS_MAX_PER_USER',
   413: 'Body larger than HTTP_MAX_BODY_BYTES',
   429: 'Rate limit or stream cap reached; see Retry-After',
   503: 'RabbitMQ or storage unavailable for now; retry later',

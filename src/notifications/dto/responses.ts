@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { type InboxPage, type Notification, PRIORITIES, type Priority } from '../notification';
 import type { Preferences } from '../preferences.repository';
+import type { TopicsPage } from '../topics.service';
 
 /**
  * A Notification as the OpenAPI document shows it. Each class here implements the domain type it
@@ -101,7 +102,7 @@ export class PreferencesResponse implements Preferences {
   mutedTypes: string[];
 }
 
-export class TopicsResponse {
+export class TopicsResponse implements TopicsPage {
   @ApiProperty({
     type: String,
     isArray: true,
@@ -109,4 +110,13 @@ export class TopicsResponse {
     example: ['orders', 'releases'],
   })
   topics: string[];
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description:
+      'The `cursor` of the next page (the last topic of this one); null on the last page',
+    example: null,
+  })
+  nextCursor: string | null;
 }
