@@ -5,6 +5,7 @@
 import { amqpTopology } from '../src/messaging/amqp-topology';
 import { EVERYONE_KEY } from '../src/realtime/realtime-bus';
 import { TestBroker } from './support/amqp';
+import { eventually } from './support/eventually';
 import { RunningHerald, startHerald } from './support/herald';
 import { api } from './support/http';
 import { storeNotifications } from './support/notifications';
@@ -13,17 +14,6 @@ import { STORAGE_KINDS } from './support/storage';
 import { userToken } from './support/tokens';
 
 const adminToken = () => userToken('ops', { roles: ['admin'] });
-
-/** Polls `read` until it answers `expected` (or `timeoutMs` passes); answers the last value. */
-async function eventually<T>(read: () => Promise<T>, expected: T, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let value = await read();
-  while (JSON.stringify(value) !== JSON.stringify(expected) && Date.now() < until) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    value = await read();
-  }
-  return value;
-}
 
 describe.each(STORAGE_KINDS)('guarantees on %s', (storage) => {
   let herald: RunningHerald;
@@ -68,7 +58,10 @@ describe.each(STORAGE_KINDS)('guarantees on %s', (storage) => {
       (await api(herald, 'GET', '/api/v1/admin/stats', { token: await adminToken() })).body as {
         notifications: number;
       };
-    expect(await eventually(async () => (await stats()).notifications, 40_000)).toBe(40_000);
+    await eventually(async () => expect((await stats()).notifications).toBe(40_000), {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
     expect(await total('wide-0-0')).toBe(1);
     expect(await total('wide-39-999')).toBe(1);
     const { deadLetterQueue } = amqpTopology(herald.config.amqp);
@@ -101,7 +94,7 @@ describe.each(STORAGE_KINDS)('guarantees on %s', (storage) => {
       recipients: { userIds: ['ahead'] },
       title: 'Stored before',
     });
-    expect(await eventually(() => total('ahead'), 1)).toBe(1);
+    await eventually(async () => expect(await total('ahead')).toBe(1));
     const token = await userToken('ahead');
     const { body } = await api(herald, 'GET', '/api/v1/notifications', { token });
     const newest = body.items[0].id as string;
@@ -136,8 +129,9 @@ describe.each(STORAGE_KINDS)('guarantees on %s', (storage) => {
       });
       expect(reply).toMatchObject({ ok: true, scheduled: { id: 'reused-id' } });
     }
-    expect(await eventually(() => total('sched-a'), 1, 15_000)).toBe(1);
-    expect(await eventually(() => total('sched-b'), 1, 15_000)).toBe(1);
+    for (const userId of ['sched-a', 'sched-b']) {
+      await eventually(async () => expect(await total(userId)).toBe(1), { timeoutMs: 15_000 });
+    }
   });
 
   it('stores and delivers one producer’s messages to a user in the order they were published', async () => {

@@ -54,6 +54,27 @@ describe('abuse limits', () => {
     expect(other.status).toBe(200);
   });
 
+  it('holds the stream cap when many streams of one user open at once', async () => {
+    // With tickets, as browsers open them: redeeming one is a database round trip, and answers
+    // arriving together resume their requests in one turn of the event loop.
+    const token = await userToken('rush');
+    const tickets = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const answer = await api(herald, 'POST', '/api/v1/stream/tickets', { token });
+        return answer.body.ticket as string;
+      }),
+    );
+    const opened = await Promise.all(
+      tickets.map((ticket) => SseClient.open(herald, { query: `?ticket=${ticket}` })),
+    );
+    try {
+      const statuses = opened.map((client) => client.status).sort();
+      expect(statuses).toEqual([200, 200, 429, 429, 429, 429, 429, 429]);
+    } finally {
+      opened.forEach((client) => client.close());
+    }
+  });
+
   it('refuses a stream past the per-user cap, and takes one again once a stream closed', async () => {
     const token = await userToken('tabs');
     const first = await SseClient.open(herald, { token });

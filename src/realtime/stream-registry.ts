@@ -12,6 +12,29 @@ interface Entry<T> {
 @Injectable()
 export class StreamRegistry<T = unknown> {
   private readonly streams = new Map<string, Entry<T>>();
+  /** Streams accepted but not added yet, per recipient: they count toward the cap. */
+  private readonly reserved = new Map<string, number>();
+
+  /**
+   * Holds a place for one more stream of the recipient, unless they have `cap` open or held
+   * already; answers the function that gives the place back (once added, or when the request
+   * ends first), or null. Checked and taken in one step, so requests opening at once cannot
+   * overshoot the cap between the check and the add.
+   */
+  reserve(recipient: Recipient, cap: number): (() => void) | null {
+    const key = recipientKey(recipient);
+    const held = this.reserved.get(key) ?? 0;
+    if (this.streamsOf(recipient) + held >= cap) return null;
+    this.reserved.set(key, held + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.reserved.get(key) ?? 1) - 1;
+      if (left === 0) this.reserved.delete(key);
+      else this.reserved.set(key, left);
+    };
+  }
 
   /** Adds a stream; answers the function that removes it. */
   add(recipient: Recipient, listener: StreamListener<T>): () => void {

@@ -106,12 +106,14 @@ export class StreamController {
     }
     // Per instance: a user behind a load balancer may hold this many on each.
     const cap = this.config.sse.maxStreamsPerUser;
-    if (this.registry.streamsOf(user) >= cap) {
+    const release = this.registry.reserve(user, cap);
+    if (!release) {
       throw new HttpException(
         `At most ${cap} open streams per user; close one first`,
         HttpStatus.TOO_MANY_REQUESTS,
       );
     }
-    return this.streams.stream(user, lastEventId, request.socket);
+    request.once('close', release);
+    return this.streams.stream(user, lastEventId, request.socket, release);
   }
 }

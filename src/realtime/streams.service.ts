@@ -89,11 +89,13 @@ export class StreamsService implements BeforeApplicationShutdown {
    * `connection`: the client's socket. The frames of one turn (a notification and its unread
    * count, a replay) are written while it is corked, so they leave in one write: Nest writes the
    * next frame of a stream only after the previous one went out, which is otherwise a write each.
+   * `reserved`: gives back the place StreamRegistry.reserve held for it, once it is added.
    */
   stream(
     user: AuthenticatedUser,
     lastEventId: string | undefined,
     connection?: Corkable,
+    reserved?: () => void,
   ): Observable<MessageEvent> {
     return new Observable<MessageEvent>((subscriber) => {
       /**
@@ -193,6 +195,7 @@ export class StreamsService implements BeforeApplicationShutdown {
       const unregister = this.registry.add(user, (signal) =>
         live ? forward(signal) : buffered.push(signal),
       );
+      reserved?.();
       const heartbeat = setInterval(
         () => subscriber.next({ comment: 'ping' }),
         this.config.sse.heartbeatMs,
