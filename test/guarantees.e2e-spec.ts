@@ -2,15 +2,16 @@
 // default settings (max_locks_per_transaction 64): nothing lost under a wide burst, a stray
 // message on the internal exchange harms nobody, a position ahead of storage does not silence a
 // user, an id reused for other recipients is stored for them, and one producer's order holds.
+import { loadConfig } from '../src/config/herald-config';
 import { amqpTopology } from '../src/messaging/amqp-topology';
 import { EVERYONE_KEY } from '../src/realtime/realtime-bus';
-import { TestBroker } from './support/amqp';
+import { deleteTopology, TestBroker } from './support/amqp';
 import { eventually } from './support/eventually';
 import { RunningHerald, startHerald } from './support/herald';
 import { api } from './support/http';
 import { storeNotifications } from './support/notifications';
 import { SseClient, TestStreams } from './support/sse';
-import { STORAGE_KINDS } from './support/storage';
+import { createTestStorage, STORAGE_KINDS, TestStorage, uniqueName } from './support/storage';
 import { userToken } from './support/tokens';
 
 const adminToken = () => userToken('ops', { roles: ['admin'] });
@@ -175,5 +176,66 @@ describe.each(STORAGE_KINDS)('guarantees on %s', (storage) => {
     });
     expect(await tab.nextOf('unread-count')).toMatchObject({ data: { count: 0 } });
     expect(tab.events.filter((each) => each.event === 'notification.updated')).toEqual([]);
+  });
+});
+
+describe('one producer’s order across instances (AMQP_SINGLE_ACTIVE_CONSUMER)', () => {
+  const prefix = `${uniqueName('sac')}.`;
+  const env = { AMQP_PREFIX: prefix, AMQP_SINGLE_ACTIVE_CONSUMER: 'true' };
+  let storage: TestStorage;
+  let first: RunningHerald;
+  let second: RunningHerald;
+  let broker: TestBroker;
+
+  beforeAll(async () => {
+    storage = await createTestStorage('postgres');
+    first = await startHerald({ storage, env });
+    second = await startHerald({ storage, env });
+    broker = await TestBroker.connect();
+  });
+
+  afterAll(async () => {
+    await broker?.close();
+    await first?.close();
+    await second?.close();
+    await storage?.drop();
+    await deleteTopology(loadConfig({ AMQP_PREFIX: prefix }).amqp);
+  });
+
+  const publishInOrder = async (from: number, to: number) => {
+    const { exchange } = amqpTopology(first.config.amqp);
+    for (let n = from; n <= to; n += 1) {
+      const body = { id: `sac-${n}`, recipients: { userIds: ['sac'] }, title: `#${n}` };
+      broker.channel.publish(exchange, 'notification.step', Buffer.from(JSON.stringify(body)), {
+        contentType: 'application/json',
+        persistent: true,
+      });
+      if (n % 7 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await broker.channel.waitForConfirms();
+  };
+
+  /** The user's titles in stored (id) order, once `count` are stored. */
+  const storedTitles = async (count: number) => {
+    const token = await userToken('sac');
+    return eventually(
+      async () => {
+        const { body } = await api(second, 'GET', '/api/v1/notifications?limit=100', { token });
+        const titles = (body.items as { title: string }[]).map((n) => n.title).reverse();
+        expect(titles).toHaveLength(count);
+        return titles;
+      },
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
+  };
+
+  it('stores in publish order while two instances consume, and after the active one stops', async () => {
+    await publishInOrder(1, 60);
+    const expected = Array.from({ length: 60 }, (_, i) => `#${i + 1}`);
+    expect(await storedTitles(60)).toEqual(expected);
+    // The active consumer goes away: the other takes over, and the order still holds.
+    await first.close();
+    await publishInOrder(61, 100);
+    expect(await storedTitles(100)).toEqual(Array.from({ length: 100 }, (_, i) => `#${i + 1}`));
   });
 });

@@ -57,6 +57,10 @@ export class Environment {
   @IsIn(['classic', 'quorum'])
   AMQP_QUEUE_TYPE: 'classic' | 'quorum' = 'classic';
 
+  /** One instance at a time consumes the ingest queue: one producer's order holds across them. */
+  @IsIn(['true', 'false'], { message: 'AMQP_SINGLE_ACTIVE_CONSUMER must be true or false' })
+  AMQP_SINGLE_ACTIVE_CONSUMER: 'true' | 'false' = 'false';
+
   @Type(() => Number)
   @Min(1024)
   @Max(16 * 1024 * 1024)

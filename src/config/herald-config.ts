@@ -34,6 +34,11 @@ export abstract class HeraldConfig {
     prefix: string;
     prefetch: number;
     queueType: 'classic' | 'quorum';
+    /**
+     * The ingest queue gives its messages to one consumer at a time (the others stand by and take
+     * over when it goes): the order of a producer's messages holds across instances.
+     */
+    singleActiveConsumer: boolean;
     maxMessageBytes: number;
     /** Messages the publisher holds while the broker is unreachable before it refuses more. */
     publishBuffer: number;
@@ -103,6 +108,7 @@ export function loadConfig(raw: Record<string, string | undefined>): HeraldConfi
       prefix: env.AMQP_PREFIX,
       prefetch: env.AMQP_PREFETCH,
       queueType: env.AMQP_QUEUE_TYPE,
+      singleActiveConsumer: env.AMQP_SINGLE_ACTIVE_CONSUMER === 'true',
       maxMessageBytes: env.AMQP_MAX_MESSAGE_BYTES,
       publishBuffer: env.AMQP_PUBLISH_BUFFER,
     },

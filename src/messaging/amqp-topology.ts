@@ -16,6 +16,7 @@ export interface AmqpTopology {
   /** Direct exchange that carries inbox changes to the instances holding the user's streams. */
   realtimeExchange: string;
   queueType: HeraldConfig['amqp']['queueType'];
+  singleActiveConsumer: boolean;
 }
 
 /** Routing keys of stored notifications. */
@@ -37,13 +38,15 @@ export function amqpTopology(amqp: HeraldConfig['amqp']): AmqpTopology {
     deadLetterQueue: `${base}.dead`,
     realtimeExchange: `${base}.realtime`,
     queueType: amqp.queueType,
+    singleActiveConsumer: amqp.singleActiveConsumer,
   };
 }
 
 /**
  * Declares everything, idempotently; run on every (re)connect, so a broker that lost its
  * definitions gets them back. A queue that exists with another type or arguments makes the broker
- * close the channel (PRECONDITION_FAILED): change AMQP_QUEUE_TYPE only with a new queue.
+ * close the channel (PRECONDITION_FAILED): change AMQP_QUEUE_TYPE or
+ * AMQP_SINGLE_ACTIVE_CONSUMER only with a new queue.
  */
 export async function assertTopology(channel: Channel, topology: AmqpTopology): Promise<void> {
   const queueArguments = { 'x-queue-type': topology.queueType };
@@ -58,7 +61,11 @@ export async function assertTopology(channel: Channel, topology: AmqpTopology): 
     durable: true,
     // A backstop: Herald dead-letters by publishing (to add x-herald-error); anything the broker
     // itself drops from the queue (rejected, over a delivery limit) lands in the same place.
-    arguments: { ...queueArguments, 'x-dead-letter-exchange': topology.deadLetterExchange },
+    arguments: {
+      ...queueArguments,
+      'x-dead-letter-exchange': topology.deadLetterExchange,
+      ...(topology.singleActiveConsumer && { 'x-single-active-consumer': true }),
+    },
   });
   await channel.bindQueue(topology.ingestQueue, topology.exchange, NOTIFICATION_BINDING);
   // Live events do not wait behind stored notifications (nor behind a storage outage), and a

@@ -33,8 +33,12 @@ const EVENTS = [
   '',
   '- `notification`: a new Notification (the schema of that name)',
   '- `notification.updated`: `{ id, readAt, archivedAt, deleted? }`, a change from any tab or device',
+  '- `notification.bulk-updated`: `{ upTo, filter, set, at }`, one change to many (read-all): every ' +
+    'notification at or below `upTo` that matches `filter` now has `set` applied',
   '- `unread-count`: `{ count }`, first on connect (with `retry: 3000`), then after every change',
-  '- `resync`: `{ reason }`, more was missed than replay covers: reload the list over REST',
+  '- `resync`: `{ reason }`, reload the list over REST: `replay-limit` (more was missed than ' +
+    'replay covers) or `ahead-of-storage` (Last-Event-ID is past anything stored for the user, as ' +
+    'after a restored backup; the stream goes on from the true position)',
   '- `live`: `{ type, data, topic? }`, a live event, never stored or replayed',
   '- `auth-expired`: `{}`, the token expired; the server then ends the stream',
   '',
