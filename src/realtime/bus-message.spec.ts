@@ -1,6 +1,13 @@
-import { parseBusMessage, UnreadableBusMessage } from './bus-message';
+import { MAX_BUS_MESSAGE_BYTES, parseBusMessage, UnreadableBusMessage } from './bus-message';
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+/** `{ a: { a: … } }`, `levels` deep. */
+function deep(levels: number): Record<string, unknown> {
+  let value: Record<string, unknown> = {};
+  for (let level = 0; level < levels; level += 1) value = { a: value };
+  return value;
+}
 
 const notification = {
   id: '42',
@@ -58,6 +65,11 @@ describe('parseBusMessage', () => {
     expect(parseBusMessage(json(message))).toEqual(message);
   });
 
+  it('refuses a message larger than it parses, before parsing it', () => {
+    const huge = Buffer.alloc(MAX_BUS_MESSAGE_BYTES + 1, ' ');
+    expect(() => parseBusMessage(huge)).toThrow('larger than');
+  });
+
   it('drops fields it does not know (a newer instance may send more)', () => {
     expect(
       parseBusMessage(json({ kind: 'created', notification: { ...notification, url: '/x' } })),
@@ -83,6 +95,14 @@ describe('parseBusMessage', () => {
     [JSON.stringify({ kind: 'batch', events: [{}] }), 'events.0.kind'],
     [JSON.stringify({ kind: 'batch', events: [{ kind: 'live' }] }), 'events.0.kind'],
     [JSON.stringify({ kind: 'live', userIds: 'ada' }), 'tenantId'],
+    [
+      JSON.stringify({ kind: 'created', notification: { ...notification, data: deep(100) } }),
+      'nested deeper than',
+    ],
+    [
+      JSON.stringify({ kind: 'created', notification: { ...notification, title: 'a\u0000' } }),
+      'NUL',
+    ],
   ])('refuses %s, naming where', (content, where) => {
     expect(() => parseBusMessage(Buffer.from(content))).toThrow(UnreadableBusMessage);
     expect(() => parseBusMessage(Buffer.from(content))).toThrow(where);

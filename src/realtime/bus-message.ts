@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_JSON_DEPTH, malformedJson } from '../common/well-formed';
 import { INBOX_STATUSES, PRIORITIES } from '../notifications/notification';
 import type { BusMessage } from './realtime-bus';
 
@@ -86,17 +87,31 @@ const busMessage = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('batch'), events: z.array(inboxEvent).max(100_000) }),
 ]);
 
+/**
+ * Largest message taken: a burst of changes travels as one message (a transaction's worth), and a
+ * larger one would stall every stream while it is parsed.
+ */
+export const MAX_BUS_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** A batch holds events, an event a notification, a notification its data (≤ MAX_JSON_DEPTH). */
+const MAX_BUS_DEPTH = MAX_JSON_DEPTH + 4;
+
 /** Why a message from the bus was dropped. */
 export class UnreadableBusMessage extends Error {}
 
 /** Parses and checks a message from the realtime exchange; throws UnreadableBusMessage. */
 export function parseBusMessage(content: Buffer): BusMessage {
+  if (content.length > MAX_BUS_MESSAGE_BYTES) {
+    throw new UnreadableBusMessage(`larger than ${MAX_BUS_MESSAGE_BYTES} bytes`);
+  }
   let json: unknown;
   try {
     json = JSON.parse(content.toString('utf8'));
   } catch {
     throw new UnreadableBusMessage('not JSON');
   }
+  // Before the schema: routing serializes data again, recursively.
+  const malformed = malformedJson(json, MAX_BUS_DEPTH);
+  if (malformed) throw new UnreadableBusMessage(malformed);
   const result = busMessage.safeParse(json);
   if (!result.success) {
     const [issue] = result.error.issues;
