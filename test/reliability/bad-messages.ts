@@ -15,6 +15,7 @@ export const SEED = 0x4e7a1d;
 export const SSE_EVENTS = [
   'notification',
   'notification.updated',
+  'notification.bulk-updated',
   'unread-count',
   'resync',
   'live',

@@ -333,7 +333,7 @@ describe('malformed input', () => {
       .split('\n')
       .filter(
         (line) =>
-          !/^(|: ping|retry: \d+|id: \d+|data: .*|event: (notification|notification\.updated|unread-count|resync|live|auth-expired))$/s.test(
+          !/^(|: ping|retry: \d+|id: \d+|data: .*|event: (notification|notification\.updated|notification\.bulk-updated|unread-count|resync|live|auth-expired))$/s.test(
             line,
           ),
       );
