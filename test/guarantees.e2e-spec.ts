@@ -33,6 +33,12 @@ describe.each(STORAGE_KINDS)('guarantees on %s', (storage) => {
     await herald?.close();
   });
 
+  /** Every notification stored, as the admin API counts them. */
+  const stored = async () => {
+    const answer = await api(herald, 'GET', '/api/v1/admin/stats', { token: await adminToken() });
+    return (answer.body as { notifications: number }).notifications;
+  };
+
   const total = async (userId: string) => {
     const answer = await api(
       herald,
@@ -55,11 +61,7 @@ describe.each(STORAGE_KINDS)('guarantees on %s', (storage) => {
       });
     }
     await broker.channel.waitForConfirms();
-    const stats = async () =>
-      (await api(herald, 'GET', '/api/v1/admin/stats', { token: await adminToken() })).body as {
-        notifications: number;
-      };
-    await eventually(async () => expect((await stats()).notifications).toBe(40_000), {
+    await eventually(async () => expect(await stored()).toBe(40_000), {
       timeoutMs: 60_000,
       intervalMs: 200,
     });
@@ -68,6 +70,26 @@ describe.each(STORAGE_KINDS)('guarantees on %s', (storage) => {
     const { deadLetterQueue } = amqpTopology(herald.config.amqp);
     expect((await broker.channel.checkQueue(deadLetterQueue)).messageCount).toBe(0);
   }, 120_000);
+
+  it('delivers 20 scheduled messages to 1,000 users each, due at once: 20,000 notifications', async () => {
+    const deliverAt = new Date(Date.now() + 5000).toISOString();
+    for (let n = 0; n < 20; n += 1) {
+      const userIds = Array.from({ length: 1000 }, (_, i) => `due-${n}-${i}`);
+      const reply = await broker.request(herald, 'notification.due', {
+        id: `due-${n}`,
+        recipients: { userIds },
+        title: `due #${n}`,
+        deliverAt,
+      });
+      expect(reply).toMatchObject({ ok: true, scheduled: { id: `due-${n}` } });
+    }
+    const before = await stored();
+    await eventually(async () => expect((await stored()) - before).toBe(20_000), {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
+    expect(await total('due-19-999')).toBe(1);
+  }, 90_000);
 
   it('drops stray messages on the internal realtime exchange and goes on delivering', async () => {
     const { realtimeExchange } = amqpTopology(herald.config.amqp);
@@ -196,11 +218,15 @@ describe('one producer’s order across instances (AMQP_SINGLE_ACTIVE_CONSUMER)'
 
   afterAll(async () => {
     await broker?.close();
-    await first?.close();
     await second?.close();
     await storage?.drop();
     await deleteTopology(loadConfig({ AMQP_PREFIX: prefix }).amqp);
   });
+
+  let firstClosed: Promise<void> | undefined;
+  const closeFirst = () => (firstClosed ??= first.close());
+
+  afterAll(() => first && closeFirst());
 
   const publishInOrder = async (from: number, to: number) => {
     const { exchange } = amqpTopology(first.config.amqp);
@@ -234,7 +260,7 @@ describe('one producer’s order across instances (AMQP_SINGLE_ACTIVE_CONSUMER)'
     const expected = Array.from({ length: 60 }, (_, i) => `#${i + 1}`);
     expect(await storedTitles(60)).toEqual(expected);
     // The active consumer goes away: the other takes over, and the order still holds.
-    await first.close();
+    await closeFirst();
     await publishInOrder(61, 100);
     expect(await storedTitles(100)).toEqual(Array.from({ length: 100 }, (_, i) => `#${i + 1}`));
   });
