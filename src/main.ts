@@ -1,3 +1,4 @@
+import './runtime'; // first: refuses an unsupported Node before NestJS loads
 import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';

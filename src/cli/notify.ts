@@ -1,3 +1,4 @@
+import '../runtime'; // first: refuses an unsupported Node before NestJS loads
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { parseArgs } from 'node:util';
