@@ -1,6 +1,6 @@
 import { exportSPKI, generateKeyPair, KeyLike, SignJWT } from 'jose';
 import { eventually } from './support/eventually';
-import { RunningHerald, startHerald } from './support/herald';
+import { RunningHerald, startHerald, TEST_JWT_SECRET } from './support/herald';
 import { api } from './support/http';
 import { jwksToken, JwksServer, SigningKey, signingKey, startJwksServer } from './support/jwks';
 import { unsignedToken, userToken } from './support/tokens';
@@ -240,7 +240,6 @@ function tokenWithout(claim: 'sub'): Promise<string> {
 
 /** A HS256 token with the test secret and arbitrary (possibly invalid) claims. */
 async function tokenWith(claims: Record<string, unknown>): Promise<string> {
-  const { TEST_JWT_SECRET } = await import('./support/herald');
   const payload = { sub: 'alice', exp: now() + 60, ...claims };
   return new SignJWT(JSON.parse(JSON.stringify(payload)))
     .setProtectedHeader({ alg: 'HS256' })

@@ -1,7 +1,7 @@
-import type { SseWireEventMap } from '../../src/realtime/sse-events';
+import type { SseWireEventMap } from '../../src/realtime/sse-events.js';
 import { SseParser } from './sse-parser.js';
 
-export type { SseWireEventMap } from '../../src/realtime/sse-events';
+export type { SseWireEventMap } from '../../src/realtime/sse-events.js';
 
 /** A notification as the client holds it (dates as ISO strings). */
 export type HeraldNotification = SseWireEventMap['notification'];

@@ -1,4 +1,4 @@
-import { errors, jwtVerify } from 'jose';
+import { errors, jwtVerify, type JWK } from 'jose';
 import { eventually } from '../../test/support/eventually';
 import {
   jwksToken,
@@ -164,7 +164,7 @@ describe('RemoteKeySet (a real JWKS endpoint on 127.0.0.1)', () => {
 
   it.each([
     ['an empty key list', () => (jwks.keys = [])],
-    ['a key without kty', () => (jwks.keys = [{ kid: 'x' }])],
+    ['a key without kty', () => (jwks.keys = [{ kid: 'x' } as JWK])],
     ['garbage', () => (jwks.mode = 'garbage')],
   ])('does not take %s for a key set', async (_, breakIt) => {
     await verify(key1);

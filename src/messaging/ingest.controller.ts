@@ -24,7 +24,7 @@ export class IngestController {
    * until `deliverAt`); the transport acknowledges then and sends it as the RPC reply. Invalid
    * input throws InvalidInputError: dead-lettered.
    */
-  @EventPattern(NOTIFICATION_BINDING)
+  @EventPattern<string>(NOTIFICATION_BINDING)
   async store(
     @Payload() body: unknown,
     @Ctx() context: AmqpContext,
@@ -43,7 +43,7 @@ export class IngestController {
   }
 
   /** Pushed to the recipients connected now, on every instance; acknowledged at once. */
-  @EventPattern(LIVE_EVENT_BINDING)
+  @EventPattern<string>(LIVE_EVENT_BINDING)
   push(@Payload() body: unknown, @Ctx() context: AmqpContext): Record<string, never> {
     this.router.pushLive(
       liveEventOf(validateInput(LiveEventCommand, withDefaults(body, context, 'event.'))),

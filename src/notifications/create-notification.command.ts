@@ -10,7 +10,7 @@ import {
   MaxLength,
 } from 'class-validator';
 import { AddressedMessage, PRINTABLE } from './addressed-message';
-import { PRIORITIES, Priority } from './notification';
+import { PRIORITIES, type Priority } from './notification';
 
 /**
  * What a producer asks for, validated (CONTRACT.md "RabbitMQ: what producers publish"). Built
