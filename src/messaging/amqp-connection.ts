@@ -40,7 +40,26 @@ export function openTopologyChannel(
     publishTimeout: CONFIRM_TIMEOUT_MS,
     setup: (confirmChannel: ConfirmChannel) => assertTopology(confirmChannel, topology),
   });
+  watchChannel(channel, name, logger);
   return { connection, channel };
+}
+
+/**
+ * A channel's setup that fails (the channel closed while it declared or consumed) is retried on
+ * the next connect; amqp-connection-manager reports it as an `error` event, which with no
+ * listener would be thrown where nothing catches it. Logged in one line instead.
+ */
+export function watchChannel(
+  channel: ChannelWrapper,
+  name: string,
+  logger: Logger,
+): ChannelWrapper {
+  channel.on('error', (error: unknown) =>
+    logger.warn(
+      `${name}: channel setup failed (${(error as Error)?.message ?? String(error)}); retried on the next connect`,
+    ),
+  );
+  return channel;
 }
 
 /** Closes the channel and the connection, giving up on each after a bounded wait. */

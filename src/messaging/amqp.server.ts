@@ -8,7 +8,7 @@ import type { HeraldConfig } from '../config/herald-config';
 import type { HeraldMetrics } from '../metrics/herald-metrics';
 import { BatcherStoppedError } from '../notifications/notification-batcher';
 import { AmqpContext } from './amqp.context';
-import { closeBroker, connectBroker, delay } from './amqp-connection';
+import { closeBroker, connectBroker, delay, watchChannel } from './amqp-connection';
 import { AmqpTopology, amqpTopology, assertTopology } from './amqp-topology';
 import { DeadLetterReason, decodeMessage, topicMatches } from './message-decoding';
 
@@ -57,10 +57,14 @@ export class AmqpServer
       this.logger,
     );
     this.connection.on('disconnect', () => this.setStatus('disconnected'));
-    this.channel = this.connection.createChannel({
-      confirm: true,
-      setup: (channel: ConfirmChannel) => this.setup(channel),
-    });
+    this.channel = watchChannel(
+      this.connection.createChannel({
+        confirm: true,
+        setup: (channel: ConfirmChannel) => this.setup(channel),
+      }),
+      'herald-ingest',
+      this.logger,
+    );
     callback();
   }
 

@@ -5,7 +5,7 @@ import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-mana
 import { Observable, Subject } from 'rxjs';
 import { HeraldConfig } from '../config/herald-config';
 import { HeraldMetrics } from '../metrics/herald-metrics';
-import { closeBroker, connectBroker } from '../messaging/amqp-connection';
+import { closeBroker, connectBroker, watchChannel } from '../messaging/amqp-connection';
 import { amqpTopology } from '../messaging/amqp-topology';
 import type { InboxEvent } from '../notifications/inbox-events';
 import { Recipient, recipientKey } from '../notifications/notification';
@@ -71,9 +71,11 @@ export class RealtimeBus implements OnModuleInit, OnApplicationShutdown {
 
   onModuleInit(): void {
     this.connection = connectBroker(this.config.amqp.urls, 'herald-realtime', this.logger);
-    this.channel = this.connection.createChannel({
-      setup: (channel: Channel) => this.setup(channel),
-    });
+    this.channel = watchChannel(
+      this.connection.createChannel({ setup: (channel: Channel) => this.setup(channel) }),
+      'herald-realtime',
+      this.logger,
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {
