@@ -1,6 +1,8 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { OpenAPIV3 } from 'openapi-types';
 import { Database } from '../src/database/database';
 import { topicSubscriptions } from '../src/database/schema';
@@ -245,5 +247,22 @@ describe('OpenAPI document', () => {
     const page = await fetch(`${herald.url}/docs`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('swagger-ui');
+  });
+
+  it('is listed, route by route, in docs/INTERFACE.md, which lists no route Herald lacks', () => {
+    const reference = readFileSync(join(__dirname, '..', 'docs', 'INTERFACE.md'), 'utf8');
+    // Table rows open with the route: | `GET /api/v1/notifications/:id` |
+    const listed = [...reference.matchAll(/^\| `(GET|PUT|POST|PATCH|DELETE) (\/[^` ]*)`/gm)].map(
+      ([, method, path]) => `${method} ${path}`,
+    );
+    const served = operations().map(
+      ({ method, path }) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`,
+    );
+    expect(served.filter((route) => !listed.includes(route))).toEqual([]);
+    // Outside the OpenAPI document: the document itself, Swagger UI and the demo page.
+    const undocumented = ['GET /docs', 'GET /docs/openapi.json', 'GET /'];
+    expect(
+      listed.filter((route) => !served.includes(route) && !undocumented.includes(route)),
+    ).toEqual([]);
   });
 });
