@@ -185,6 +185,47 @@ describe.each(STORAGE_KINDS)('guarantees on %s', (storage) => {
     expect(newest).toEqual(sent.slice(-100));
   });
 
+  it('streams the stored one when a burst repeats a key for one user (the first of them)', async () => {
+    const client = await streams.live(herald, { token: await userToken('repeat') });
+    const { exchange } = amqpTopology(herald.config.amqp);
+    const send = (body: object) =>
+      broker.channel.publish(exchange, 'notification.repeat', Buffer.from(JSON.stringify(body)), {
+        contentType: 'application/json',
+      });
+    // Others first, so that both repeats land in one batch behind them.
+    for (let n = 0; n < 30; n += 1) {
+      send({ id: `other-${n}`, recipients: { userIds: ['repeat-other'] }, title: `${n}` });
+    }
+    send({ id: 'same', recipients: { userIds: ['repeat'] }, title: 'first' });
+    send({ id: 'same', recipients: { userIds: ['repeat'] }, title: 'second' });
+    await broker.channel.waitForConfirms();
+    const streamed = await client.nextOf('notification');
+    const { body } = await api(herald, 'GET', '/api/v1/notifications', {
+      token: await userToken('repeat'),
+    });
+    expect(body.items).toHaveLength(1);
+    expect(body.items[0]).toMatchObject({ id: streamed.id, title: 'first' });
+    expect(streamed.data).toMatchObject({ title: 'first' });
+  });
+
+  it('counts one less on the stream once a notification expires, and counts on from there', async () => {
+    const client = await streams.live(herald, { token: await userToken('expiring') });
+    const to = { recipients: { userIds: ['expiring'] } };
+    const expiresAt = new Date(Date.now() + 1500).toISOString();
+    await broker.publish(herald, 'notification.soon', {
+      ...to,
+      id: 'exp-1',
+      title: 'Soon',
+      expiresAt,
+    });
+    await broker.publish(herald, 'notification.stays', { ...to, id: 'exp-2', title: 'Stays' });
+    const count = async () => (await client.nextOf('unread-count', 5000)).data.count as number;
+    expect([await count(), await count()]).toEqual([1, 2]);
+    expect(await count()).toBe(1); // the expiry, announced by itself
+    await broker.publish(herald, 'notification.next', { ...to, id: 'exp-3', title: 'Next' });
+    expect(await count()).toBe(2);
+  });
+
   it('tells every tab of a read-all with one bulk-updated event, not one per notification', async () => {
     const ids = await storeNotifications(herald, { userIds: ['bulk'] }, 2000);
     const token = await userToken('bulk');

@@ -95,4 +95,6 @@ export interface StateChange {
 export interface UnreadState {
   count: number;
   position: string;
+  /** When the first notification the count takes in expires (it then counts one less), if any. */
+  nextExpiry?: Date | null;
 }

@@ -183,7 +183,11 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
         for (let start = 0; start < drafts.length; start += INSERT_CHUNK) {
           const chunk = drafts.slice(start, start + INSERT_CHUNK);
           const rows = await queryRows<InsertedRow>(tx, insertIgnoringDuplicates(chunk));
-          const byKey = new Map(chunk.map((draft) => [draftKey(draft), draft]));
+          // The first draft of a key is the one stored (ON CONFLICT keeps the first row).
+          const byKey = new Map<string, NotificationDraft>();
+          for (const draft of chunk) {
+            if (!byKey.has(draftKey(draft))) byKey.set(draftKey(draft), draft);
+          }
           for (const row of rows) {
             const key = rowKey(row);
             created.set(key, {
@@ -310,10 +314,16 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
     if (recipients.length === 0) return new Map();
     const tenants = sql.param(recipients.map((recipient) => recipient.tenantId ?? ''));
     const users = sql.param(recipients.map((recipient) => recipient.userId));
-    // Two index scans per recipient (notifications_unread_idx, notifications_inbox_idx backwards),
-    // in one statement, so the count and the newest id are of the same moment.
+    // Index scans per recipient (notifications_unread_idx, notifications_inbox_idx backwards), in
+    // one statement, so the count, the newest id and the next expiry are of the same moment.
     const rows = await this.database.run((db) =>
-      queryRows<{ tenantId: string; userId: string; count: number; position: string | null }>(
+      queryRows<{
+        tenantId: string;
+        userId: string;
+        count: number;
+        position: string | null;
+        nextExpiry: Date | string | null;
+      }>(
         db,
         sql`SELECT v.t AS "tenantId", v.u AS "userId", (
             SELECT count(*)::int FROM notifications n
@@ -323,14 +333,22 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
           ) AS count, (
             SELECT max(n.id)::text FROM notifications n
             WHERE n.tenant_id = v.t AND n.user_id = v.u AND n.deleted_at IS NULL
-          ) AS position
+          ) AS position, (
+            SELECT min(n.expires_at) FROM notifications n
+            WHERE n.tenant_id = v.t AND n.user_id = v.u AND n.read_at IS NULL
+              AND n.archived_at IS NULL AND n.deleted_at IS NULL AND n.expires_at > now()
+          ) AS "nextExpiry"
           FROM unnest(${tenants}::text[], ${users}::text[]) AS v(t, u)`,
       ),
     );
     return new Map(
       rows.map((row) => [
         recipientKey({ tenantId: row.tenantId || null, userId: row.userId }),
-        { count: Number(row.count), position: row.position ?? '0' },
+        {
+          count: Number(row.count),
+          position: row.position ?? '0',
+          nextExpiry: row.nextExpiry === null ? null : new Date(row.nextExpiry),
+        },
       ]),
     );
   }

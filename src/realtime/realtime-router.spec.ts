@@ -61,10 +61,10 @@ function setUp() {
     new HeraldMetrics(),
   );
   router.onModuleInit();
-  const open = (count: number, position: string) => {
+  const open = (count: number, position: string, nextExpiry?: Date) => {
     const received: StreamSignal[] = [];
     registry.add(alice, (signal) => received.push(signal));
-    router.opened(alice, { count, position });
+    router.opened(alice, { count, position, nextExpiry });
     return received;
   };
   return { router, events, stored, open, published, remote };
@@ -126,6 +126,34 @@ describe('RealtimeRouter unread counts', () => {
     ]);
     expect(counts(stream)).toEqual([4, 5]);
     expect(stored.reads).toBe(0);
+  });
+
+  it('reads the count again for one that arrives later than the ids it keeps one by one', async () => {
+    const { events, remote, stored, open } = setUp();
+    const stream = open(0, '0');
+    for (let id = 2; id <= 200; id += 2) events.emit(created(String(id))); // 100 stored here
+    stored.count = 101;
+    stored.position = '200';
+    remote.next(created('1')); // stored elsewhere first, arriving after 100 newer ones
+    await jest.advanceTimersByTimeAsync(50);
+    expect(stored.reads).toBe(1);
+    expect(counts(stream).at(-1)).toBe(101);
+  });
+
+  it('reads the count again once a notification it takes in expires', async () => {
+    const { events, stored, open } = setUp();
+    // Opened with 2 unread, one of which expires in 1.5 s.
+    const stream = open(2, '5', new Date(Date.now() + 1500));
+    stored.count = 1;
+    await jest.advanceTimersByTimeAsync(2600);
+    expect(stored.reads).toBe(1);
+    expect(counts(stream)).toEqual([1]);
+    // A new one that expires too: counted now (+1), read again once it expired.
+    const expiring = { ...notification('6'), expiresAt: new Date(Date.now() + 1000) };
+    events.emit({ kind: 'created', notification: expiring });
+    await jest.advanceTimersByTimeAsync(2100);
+    expect(stored.reads).toBe(2);
+    expect(counts(stream)).toEqual([1, 2, 1]);
   });
 
   it('recounts after an update, and sends the count only when it changed', async () => {

@@ -28,6 +28,8 @@ const COUNT_BATCH = 1000;
  * recipient: publishing costs far more per message than skipping a recipient not connected here.
  */
 const BUS_BATCH_MIN = 32;
+/** How often counts that take in a notification due to expire are looked at. */
+const EXPIRY_SWEEP_MS = 1000;
 
 /** An unread count sent, the notifications it takes in, and when it last went up by one. */
 interface CountSent {
@@ -71,6 +73,12 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
   /** Every +1 of any count: a recount read before a count's last +1 may not take it in. */
   private increments = 0;
   private countTimer?: NodeJS.Timeout;
+  /**
+   * When each count sent here next loses a notification to expiry (the earliest `expiresAt` it
+   * takes in): it is read again then, as an expiry is a change no event announces.
+   */
+  private readonly expiries = new Map<string, { recipient: Recipient; at: number }>();
+  private expiryTimer?: NodeJS.Timeout;
   /** Inbox changes of this tick, for the other instances. */
   private outgoing: InboxEvent[] = [];
   private subscription?: Subscription;
@@ -101,6 +109,7 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
   onModuleDestroy(): void {
     this.subscription?.unsubscribe();
     clearTimeout(this.countTimer);
+    clearInterval(this.expiryTimer);
   }
 
   private guarded(work: () => void): void {
@@ -136,7 +145,7 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
   opened(recipient: Recipient, state: UnreadState): void {
     const key = recipientKey(recipient);
     const sent = this.countsSent.get(key);
-    if (this.registry.streamsOf(recipient) === 1) this.countsSent.set(key, countOf(state));
+    if (this.registry.streamsOf(recipient) === 1) this.countRead(recipient, state);
     else if (sent?.count !== state.count || sent.counted.newest !== state.position) {
       // Its tabs started from different counts: a recount tells them all the same one.
       this.countsSent.delete(key);
@@ -147,6 +156,7 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
   /** After the recipient's last stream here closed. */
   detach(recipient: Recipient): void {
     this.countsSent.delete(recipientKey(recipient));
+    this.expiries.delete(recipientKey(recipient));
     const keys = [
       userKey(recipient),
       ...this.topics.removeAll(recipient).map((topic) => topicKey(recipient.tenantId, topic)),
@@ -199,12 +209,18 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
     const sent = this.countsSent.get(key);
     if (event.kind !== 'created' || sent === undefined) {
       this.countSoon(recipient);
-    } else if (sent.counted.add(event.notification.id)) {
-      // Sent in the same tick as the notification, so both leave in one write per stream.
-      sent.count += 1;
-      sent.incremented = ++this.increments;
-      this.registry.deliver(recipient, { kind: 'unread-count', count: sent.count });
-    } // else the count sent takes it in already
+    } else {
+      const seen = sent.counted.add(event.notification.id);
+      if (seen === 'new') {
+        // Sent in the same tick as the notification, so both leave in one write per stream.
+        sent.count += 1;
+        sent.incremented = ++this.increments;
+        this.expiresAt(recipient, event.notification.expiresAt);
+        this.registry.deliver(recipient, { kind: 'unread-count', count: sent.count });
+      } else if (seen === 'unknown') {
+        this.countSoon(recipient); // too late to tell whether the count took it in
+      } // else the count sent takes it in already
+    }
   }
 
   private follow(recipient: Recipient, topic: string, subscribed: boolean): void {
@@ -242,6 +258,38 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  /** The count read from storage is now the one sent to the recipient's streams here. */
+  private countRead(recipient: Recipient, state: UnreadState): void {
+    const key = recipientKey(recipient);
+    this.countsSent.set(key, countOf(state));
+    this.expiries.delete(key);
+    this.expiresAt(recipient, state.nextExpiry);
+  }
+
+  /** The count sent takes in a notification that expires at `at` (a Date, or its JSON). */
+  private expiresAt(recipient: Recipient, at: Date | string | null | undefined): void {
+    if (!at) return;
+    const time = new Date(at).getTime();
+    const key = recipientKey(recipient);
+    const known = this.expiries.get(key);
+    if (known && known.at <= time) return;
+    this.expiries.set(key, { recipient, at: time });
+    this.expiryTimer ??= setInterval(() => this.sweepExpiries(), EXPIRY_SWEEP_MS).unref();
+  }
+
+  private sweepExpiries(): void {
+    const now = Date.now();
+    for (const [key, { recipient, at }] of this.expiries) {
+      if (at > now) continue;
+      this.expiries.delete(key);
+      this.countSoon(recipient);
+    }
+    if (this.expiries.size === 0) {
+      clearInterval(this.expiryTimer);
+      this.expiryTimer = undefined;
+    }
+  }
+
   private countSoon(recipient: Recipient): void {
     this.countsDue.set(recipientKey(recipient), recipient);
     this.countTimer ??= setTimeout(() => {
@@ -268,7 +316,7 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
             this.countSoon(recipient);
             continue;
           }
-          this.countsSent.set(key, countOf(state));
+          this.countRead(recipient, state);
           if (sent?.count !== state.count) {
             this.registry.deliver(recipient, { kind: 'unread-count', count: state.count });
           }

@@ -18,24 +18,25 @@ describe('compareIds', () => {
 describe('SeenIds', () => {
   it('takes each id once, whatever the order it arrives in, and nothing at or below the floor', () => {
     const seen = new SeenIds('100');
-    expect(['99', '100'].map((id) => seen.add(id))).toEqual([false, false]);
-    expect(seen.add('103')).toBe(true);
+    expect(['99', '100'].map((id) => seen.add(id))).toEqual(['seen', 'seen']);
+    expect(seen.add('103')).toBe('new');
     expect(seen.newest).toBe('103');
     // Stored by another instance before 103, arriving after it.
-    expect(seen.add('101')).toBe(true);
+    expect(seen.add('101')).toBe('new');
     expect(seen.newest).toBe('103');
-    expect(['101', '103'].map((id) => seen.add(id))).toEqual([false, false]);
-    expect(seen.add('102')).toBe(true);
-    expect(seen.add('104')).toBe(true);
+    expect(['101', '103'].map((id) => seen.add(id))).toEqual(['seen', 'seen']);
+    expect(seen.add('102')).toBe('new');
+    expect(seen.add('104')).toBe('new');
     expect(seen.newest).toBe('104');
   });
 
-  it('keeps 64 ids above the floor: one later than that is taken as seen', () => {
+  it('keeps 64 ids above the floor: one later than that cannot be told, and says so', () => {
     const seen = new SeenIds('0');
-    for (let id = 2; id <= 130; id += 2) expect(seen.add(String(id))).toBe(true); // 65 ids
-    // The floor rose to 2, the oldest: 1 arrives too late; 3 still counts.
-    expect(seen.add('1')).toBe(false);
-    expect(seen.add('3')).toBe(true);
+    for (let id = 2; id <= 130; id += 2) expect(seen.add(String(id))).toBe('new'); // 65 ids
+    // The floor rose to 2, the oldest: 1 arrives too late to tell; 3 still counts.
+    expect(seen.add('1')).toBe('unknown');
+    expect(seen.add('2')).toBe('unknown');
+    expect(seen.add('3')).toBe('new');
     expect(seen.newest).toBe('130');
   });
 });
