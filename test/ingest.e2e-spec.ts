@@ -5,7 +5,7 @@ import { firstValueFrom } from 'rxjs';
 import { loadConfig } from '../src/config/herald-config';
 import { amqpTopology } from '../src/messaging/amqp-topology';
 import { NotificationsService } from '../src/notifications/notifications.service';
-import { deleteTopology, rabbitmqctl, TEST_AMQP_URL, TestBroker } from './support/amqp';
+import { deleteTopology, queueDepth, rabbitmqctl, TEST_AMQP_URL, TestBroker } from './support/amqp';
 import { eventually } from './support/eventually';
 import { RunningHerald, startHerald } from './support/herald';
 import {
@@ -16,27 +16,6 @@ import {
   uniqueName,
 } from './support/storage';
 import { TcpProxy } from './support/tcp-proxy';
-
-/** A queue's [ready, unacknowledged] message counts, as the broker reports them. */
-async function depth(queue: string): Promise<[number, number]> {
-  const listed = await rabbitmqctl(
-    'list_queues',
-    'name',
-    'messages_ready',
-    'messages_unacknowledged',
-    '--formatter',
-    'json',
-  );
-  const row = (
-    JSON.parse(listed) as {
-      name: string;
-      messages_ready: number;
-      messages_unacknowledged: number;
-    }[]
-  ).find((each) => each.name === queue);
-  if (!row) throw new Error(`no queue ${queue}`);
-  return [row.messages_ready, row.messages_unacknowledged];
-}
 
 const message = (fields: object = {}) => ({
   recipients: { userIds: ['ingest-user'] },
@@ -269,10 +248,13 @@ describe.each(STORAGE_KINDS)('RabbitMQ ingest on %s', (storage) => {
         'invalid: recipients should not be null or undefined',
       );
       // Both acknowledged: neither waits unacknowledged, to come back and be dead-lettered again.
-      await eventually(async () => expect(await depth(ingestQueue)).toEqual([0, 0]), {
-        timeoutMs: 10_000,
-        intervalMs: 200,
-      });
+      await eventually(
+        async () => expect(await queueDepth(ingestQueue)).toEqual({ ready: 0, unacked: 0 }),
+        {
+          timeoutMs: 10_000,
+          intervalMs: 200,
+        },
+      );
       expect((await stored('refused-reply')).items).toHaveLength(1);
       const lines = warn.mock.calls.map(([line]) => String(line));
       const refusals = lines.filter((line) => line.startsWith('Could not reply')).sort();

@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { HeraldProcess, startHeraldProcess } from '../../bench/support/herald-process';
 import { HeraldConfig, loadConfig } from '../../src/config/herald-config';
 import { amqpTopology } from '../../src/messaging/amqp-topology';
-import { deleteTopology, rabbitmqctl, TEST_AMQP_URL } from '../support/amqp';
+import { deleteTopology, queueDepth, TEST_AMQP_URL } from '../support/amqp';
 import { RunningHerald, TEST_JWT_SECRET } from '../support/herald';
 import { api, ApiRequest, ApiResponse } from '../support/http';
 import {
@@ -163,18 +163,8 @@ export class HeraldWorld {
 
   /** Messages in the ingest queue: waiting, and delivered but not acknowledged. */
   async ingestBacklog(): Promise<number> {
-    const name = amqpTopology(this.config.amqp).ingestQueue;
-    const output = await rabbitmqctl(
-      'list_queues',
-      '-q',
-      '--no-table-headers',
-      'name',
-      'messages_ready',
-      'messages_unacknowledged',
-    );
-    const line = output.split('\n').find((row) => row.split('\t')[0] === name);
-    const [, ready, unacked] = (line ?? `${name}\t0\t0`).split('\t');
-    return Number(ready) + Number(unacked);
+    const { ready, unacked } = await queueDepth(amqpTopology(this.config.amqp).ingestQueue);
+    return ready + unacked;
   }
 
   async deadLetters(): Promise<number> {

@@ -22,6 +22,16 @@ export const SSE_EVENTS = [
   'auth-expired',
 ];
 
+const SSE_LINE = new RegExp(
+  `^(|: ping|retry: \\d+|id: \\d+|data: .*|event: (${SSE_EVENTS.map((name) => name.replace('.', '\\.')).join('|')}))$`,
+  's',
+);
+
+/** The lines of a raw event stream that are not one Herald writes (forged by some input). */
+export function forgedLines(raw: string): string[] {
+  return raw.split('\n').filter((line) => !SSE_LINE.test(line));
+}
+
 type DeadCode =
   'too-large' | 'unsupported-content-type' | 'invalid-json' | 'no-handler' | 'invalid';
 

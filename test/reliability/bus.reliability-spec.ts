@@ -4,7 +4,7 @@ import { EVERYONE_KEY, userKey } from '../../src/realtime/realtime-bus';
 import { api } from '../support/http';
 import { TestStreams } from '../support/sse';
 import { userToken } from '../support/tokens';
-import { SSE_EVENTS } from './bad-messages';
+import { forgedLines, SSE_EVENTS } from './bad-messages';
 import { LoadRig, openLoadRig } from './faults';
 import { recordFigures } from './figures';
 
@@ -220,14 +220,7 @@ describe('hostile input on the realtime exchange', () => {
     const delivered = watched.events
       .filter((event) => event.event === 'notification')
       .map((event) => event.id);
-    const badLines = raw
-      .split('\n')
-      .filter(
-        (line) =>
-          !/^(|: ping|retry: \d+|id: \d+|data: .*|event: (notification|notification\.updated|notification\.bulk-updated|unread-count|resync|live|auth-expired))$/s.test(
-            line,
-          ),
-      );
+    const badLines = forgedLines(raw);
     const byKind: Record<string, number> = {};
     for (const each of bad) byKind[each.kind] = (byKind[each.kind] ?? 0) + 1;
     const ready = await api(herald, 'GET', '/health/ready');

@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { HeraldProcess, startHeraldProcess } from '../../bench/support/herald-process';
 import { HeraldConfig, loadConfig } from '../../src/config/herald-config';
 import { amqpTopology, assertTopology } from '../../src/messaging/amqp-topology';
-import { deleteTopology, rabbitmqctl, TEST_AMQP_URL, TestBroker } from '../support/amqp';
+import { deleteTopology, queueDepth, TEST_AMQP_URL, TestBroker } from '../support/amqp';
 import { RunningHerald, startHerald, TEST_JWT_SECRET } from '../support/herald';
 import { SseClient } from '../support/sse';
 import { createTestStorage, testDatabaseUrl, TestStorage, uniqueName } from '../support/storage';
@@ -95,19 +95,8 @@ export class FaultRig {
   }
 
   /** Messages still in the ingest queue: waiting, and delivered but not acknowledged. */
-  async ingestQueue(): Promise<{ ready: number; unacked: number }> {
-    const name = amqpTopology(this.config.amqp).ingestQueue;
-    const output = await rabbitmqctl(
-      'list_queues',
-      '-q',
-      '--no-table-headers',
-      'name',
-      'messages_ready',
-      'messages_unacknowledged',
-    );
-    const line = output.split('\n').find((row) => row.split('\t')[0] === name);
-    const [, ready, unacked] = (line ?? `${name}\t0\t0`).split('\t');
-    return { ready: Number(ready), unacked: Number(unacked) };
+  ingestQueue(): Promise<{ ready: number; unacked: number }> {
+    return queueDepth(amqpTopology(this.config.amqp).ingestQueue);
   }
 
   /** Dead letters waiting (nothing should be dead-lettered by a fault). */

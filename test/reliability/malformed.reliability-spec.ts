@@ -10,6 +10,7 @@ import { unsignedToken, userToken } from '../support/tokens';
 import {
   BAD_MESSAGES,
   Case,
+  forgedLines,
   generate,
   Outcome,
   REPEATED_MESSAGES,
@@ -329,14 +330,7 @@ describe('malformed input', () => {
     const unnamed = watched.events.filter(
       (event) => event.event === undefined && event.data !== undefined,
     );
-    const badLines = raw
-      .split('\n')
-      .filter(
-        (line) =>
-          !/^(|: ping|retry: \d+|id: \d+|data: .*|event: (notification|notification\.updated|notification\.bulk-updated|unread-count|resync|live|auth-expired))$/s.test(
-            line,
-          ),
-      );
+    const badLines = forgedLines(raw);
 
     const ready = await api(herald, 'GET', '/health/ready');
     const figures = {

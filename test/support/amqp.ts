@@ -124,3 +124,26 @@ export async function rabbitmqctl(...args: string[]): Promise<string> {
     ),
   );
 }
+
+/**
+ * A queue's messages as the broker reports them: waiting, and delivered but not acknowledged
+ * (read-only: `rabbitmqctl list_queues`). A queue the broker does not have counts as empty.
+ */
+export async function queueDepth(queue: string): Promise<{ ready: number; unacked: number }> {
+  const listed = await rabbitmqctl(
+    'list_queues',
+    'name',
+    'messages_ready',
+    'messages_unacknowledged',
+    '--formatter',
+    'json',
+  );
+  const row = (
+    JSON.parse(listed) as {
+      name: string;
+      messages_ready: number;
+      messages_unacknowledged: number;
+    }[]
+  ).find((each) => each.name === queue);
+  return { ready: row?.messages_ready ?? 0, unacked: row?.messages_unacknowledged ?? 0 };
+}
