@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { Database, queryRows } from '../src/database/database';
-import { ExpiryPurge } from '../src/notifications/expiry-purge';
-import { NotificationsRepository } from '../src/notifications/notifications.repository';
+import { ExpiryPurge } from '../src/notifications/inbox/expiry-purge';
+import { NotificationsRepository } from '../src/notifications/inbox/notifications.repository';
 import { TestBroker } from './support/amqp';
 import { RunningHerald, startHerald } from './support/herald';
 import { api } from './support/http';

@@ -1,6 +1,6 @@
 import { InboxEvents } from '../src/notifications/inbox-events';
 import { compareIds } from '../src/notifications/notification';
-import { NotificationsService } from '../src/notifications/notifications.service';
+import { Inbox } from '../src/notifications/inbox/inbox';
 import { RunningHerald, startHerald } from './support/herald';
 import { api } from './support/http';
 import { storeNotifications } from './support/notifications';
@@ -247,7 +247,7 @@ describe.each(STORAGE_KINDS)('inbox REST on %s', (storage) => {
 
   it('never lets a smaller id become visible after a larger one (concurrent writers)', async () => {
     const user = 'ordered';
-    const service = herald.app.get(NotificationsService);
+    const service = herald.app.get(Inbox);
     // Each new notification names the one stored before it: the chain streams deliver in.
     const chain = new Map<string, string | null | undefined>();
     const subscription = herald.app.get(InboxEvents).events$.subscribe((event) => {

@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { firstValueFrom } from 'rxjs';
 import { loadConfig } from '../src/config/herald-config';
 import { amqpTopology } from '../src/messaging/amqp-topology';
-import { NotificationsService } from '../src/notifications/notifications.service';
+import { Inbox } from '../src/notifications/inbox/inbox';
 import { deleteTopology, queueDepth, rabbitmqctl, TEST_AMQP_URL, TestBroker } from './support/amqp';
 import { eventually } from './support/eventually';
 import { RunningHerald, startHerald } from './support/herald';
@@ -27,7 +27,7 @@ const message = (fields: object = {}) => ({
 describe.each(STORAGE_KINDS)('RabbitMQ ingest on %s', (storage) => {
   let herald: RunningHerald;
   let broker: TestBroker;
-  let inbox: NotificationsService;
+  let inbox: Inbox;
 
   const stored = (userId: string) =>
     inbox.list({ userId, tenantId: null }, { limit: 100, status: 'all' });
@@ -43,7 +43,7 @@ describe.each(STORAGE_KINDS)('RabbitMQ ingest on %s', (storage) => {
   beforeAll(async () => {
     herald = await startHerald({ storage });
     broker = await TestBroker.connect();
-    inbox = herald.app.get(NotificationsService);
+    inbox = herald.app.get(Inbox);
   });
 
   afterAll(async () => {
@@ -313,7 +313,7 @@ describe('RabbitMQ ingest when the broker drops every connection', () => {
   afterAll(() => herald?.close());
 
   it('resumes consuming by itself and loses nothing', async () => {
-    const inbox = herald.app.get(NotificationsService);
+    const inbox = herald.app.get(Inbox);
     const publishBurst = async (from: number, to: number) => {
       const producer = await TestBroker.connect();
       try {
@@ -409,7 +409,7 @@ describe('RabbitMQ ingest while PostgreSQL is unreachable', () => {
   it('retries until the database is back, without a restart', async () => {
     const herald = await start();
     try {
-      const inbox = herald.app.get(NotificationsService);
+      const inbox = herald.app.get(Inbox);
       proxy.block();
       await publish(herald, 0, 50, 'outage-retry');
       // Herald holds the messages unacknowledged while it retries: none is ready in the queue.
@@ -448,7 +448,7 @@ describe('RabbitMQ ingest while PostgreSQL is unreachable', () => {
     proxy.unblock();
     herald = await start();
     try {
-      const inbox = herald.app.get(NotificationsService);
+      const inbox = herald.app.get(Inbox);
       await eventually(
         async () =>
           expect(await inbox.unreadCount({ userId: 'outage-stop', tenantId: null })).toBe(60),

@@ -1,4 +1,4 @@
-import { REPLAY_LIMIT, StreamsService } from '../src/realtime/streams.service';
+import { REPLAY_LIMIT, Streams } from '../src/realtime/streams';
 import { loadConfig } from '../src/config/herald-config';
 import { deleteTopology, TestBroker } from './support/amqp';
 import { RunningHerald, startHerald } from './support/herald';
@@ -339,7 +339,7 @@ describe('SSE stream and a client that stops reading', () => {
       const stream = await SseClient.open(herald, { token: await userToken('sleepy') });
       await stream.nextOf('unread-count');
       stream.response.pause(); // the client reads nothing more; the kernel buffers fill up
-      const streams = herald.app.get(StreamsService);
+      const streams = herald.app.get(Streams);
       expect(streams.connections).toBe(1);
       const body = 'x'.repeat(10_000);
       let stored = 0;

@@ -1,6 +1,6 @@
 import { Database } from '../src/database/database';
 import { topicSubscriptions } from '../src/database/schema';
-import { FAN_OUT_PAGE } from '../src/notifications/intake.service';
+import { FAN_OUT_PAGE } from '../src/notifications/intake/intake';
 import { TestBroker } from './support/amqp';
 import { RunningHerald, startHerald } from './support/herald';
 import { api } from './support/http';

@@ -5,7 +5,7 @@ import { CurrentUser } from '../auth/current-user.decorator';
 import { DeadLetters } from '../messaging/dead-letters';
 import type { InboxPage } from '../notifications/notification';
 import { InboxPageResponse } from '../notifications/dto/responses';
-import { NotificationsService } from '../notifications/notifications.service';
+import { Inbox } from '../notifications/inbox/inbox';
 import { ApiErrors } from '../openapi/api-errors';
 import { StreamRegistry } from '../realtime/stream-registry';
 import { AdminController } from './admin-controller.decorator';
@@ -29,7 +29,7 @@ export interface AdminStats {
 @ApiErrors(400)
 export class AdminInspectController {
   constructor(
-    private readonly notifications: NotificationsService,
+    private readonly notifications: Inbox,
     private readonly registry: StreamRegistry,
     private readonly deadLetters: DeadLetters,
   ) {}

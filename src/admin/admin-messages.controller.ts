@@ -6,7 +6,7 @@ import { CurrentUser } from '../auth/current-user.decorator';
 import { InvalidInputError } from '../common/domain-error';
 import { AmqpPublisher } from '../messaging/amqp-publisher';
 import { PRINTABLE } from '../notifications/addressed-message';
-import { CreateNotificationCommand } from '../notifications/create-notification.command';
+import { CreateNotificationCommand } from '../notifications/intake/create-notification.command';
 import { LiveEventCommand } from '../realtime/live-event.command';
 import { ApiErrors } from '../openapi/api-errors';
 import { AdminController } from './admin-controller.decorator';

@@ -2,7 +2,7 @@ import { Delete, Get, HttpCode, HttpStatus, NotFoundException, Param, Query } fr
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { CurrentUser } from '../auth/current-user.decorator';
-import { ScheduledDelivery } from '../notifications/scheduled-delivery';
+import { ScheduledDelivery } from '../notifications/scheduling/scheduled-delivery';
 import { ApiErrors } from '../openapi/api-errors';
 import { AdminController } from './admin-controller.decorator';
 import { adminTenant } from './admin-scope';

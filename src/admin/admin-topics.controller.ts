@@ -2,8 +2,8 @@ import { Delete, Get, HttpCode, HttpStatus, Param, Put, Query } from '@nestjs/co
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { CurrentUser } from '../auth/current-user.decorator';
-import { TopicParams } from '../notifications/dto/topic.params';
-import { TopicsService } from '../notifications/topics.service';
+import { TopicParams } from '../notifications/audience/dto/topic.params';
+import { Topics } from '../notifications/audience/topics';
 import { ApiErrors } from '../openapi/api-errors';
 import { AdminController } from './admin-controller.decorator';
 import { adminTenant } from './admin-scope';
@@ -14,7 +14,7 @@ import { PageQuery, SubscriberParams, TenantQuery } from './dto/admin.dto';
 @AdminController('admin/topics')
 @ApiErrors(400)
 export class AdminTopicsController {
-  constructor(private readonly topics: TopicsService) {}
+  constructor(private readonly topics: Topics) {}
 
   /** A page of subscribers by user id; `nextCursor` continues after the last. */
   @Get(':topic/subscribers')

@@ -4,9 +4,9 @@ import type { Request, Response } from 'express';
 import { ACCEPTS_TICKET } from './accepts-ticket.decorator';
 import type { AuthenticatedRequest } from './current-user.decorator';
 import { InvalidTokenError } from './invalid-token.error';
-import { JwtVerifier } from './jwt-verifier.service';
+import { JwtVerifier } from './jwt-verifier';
 import { IS_PUBLIC } from './public.decorator';
-import { TicketsService } from './tickets.service';
+import { Tickets } from './tickets';
 
 /**
  * Global guard (registered first, before RolesGuard): every HTTP route needs a valid bearer token
@@ -17,7 +17,7 @@ import { TicketsService } from './tickets.service';
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly verifier: JwtVerifier,
-    private readonly tickets: TicketsService,
+    private readonly tickets: Tickets,
     private readonly reflector: Reflector,
   ) {}
 

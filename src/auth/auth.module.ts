@@ -1,14 +1,14 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthGuard } from './auth.guard';
-import { JwtVerifier } from './jwt-verifier.service';
+import { JwtVerifier } from './jwt-verifier';
 import { IpRateLimitGuard, RateLimits, UserRateLimitGuard } from './rate-limit.guards';
 import { RolesGuard } from './roles.guard';
 import { TicketsController } from './tickets.controller';
 import { TicketsDrizzleRepository } from './tickets-drizzle.repository';
 import { TicketsRepository } from './tickets.repository';
-import { TicketsService } from './tickets.service';
-import { TokenSigner } from './token-signer.service';
+import { Tickets } from './tickets';
+import { TokenSigner } from './token-signer';
 
 /**
  * Global guards run in the order registered: how often this address calls, who you are
@@ -20,7 +20,7 @@ import { TokenSigner } from './token-signer.service';
   providers: [
     JwtVerifier,
     TokenSigner,
-    TicketsService,
+    Tickets,
     { provide: TicketsRepository, useClass: TicketsDrizzleRepository },
     { provide: APP_GUARD, useClass: IpRateLimitGuard },
     { provide: APP_GUARD, useClass: AuthGuard },

@@ -10,7 +10,7 @@ import { ApiErrors } from '../openapi/api-errors';
 import { BEARER } from '../openapi/openapi';
 import type { AuthenticatedUser } from './authenticated-user';
 import { CurrentUser } from './current-user.decorator';
-import { TicketsService } from './tickets.service';
+import { Tickets } from './tickets';
 
 export class TicketResponse {
   @ApiProperty({
@@ -33,7 +33,7 @@ export class TicketResponse {
 @ApiBearerAuth(BEARER)
 @Controller('stream/tickets')
 export class TicketsController {
-  constructor(private readonly tickets: TicketsService) {}
+  constructor(private readonly tickets: Tickets) {}
 
   /** A single-use ticket for `GET /api/v1/notifications/stream?ticket=…`. */
   @Post()

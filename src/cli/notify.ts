@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { ConfigModule } from '../config/config.module';
 import { InvalidInputError } from '../common/domain-error';
 import { validateInput } from '../common/validation';
-import { CreateNotificationCommand } from '../notifications/create-notification.command';
+import { CreateNotificationCommand } from '../notifications/intake/create-notification.command';
 import { AmqpPublisher } from '../messaging/amqp-publisher';
 
 const USAGE = `Publishes one notification to RabbitMQ, as any producer would.

@@ -2,7 +2,7 @@ import '../runtime'; // first: refuses an unsupported Node before NestJS loads
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { parseArgs } from 'node:util';
-import { TokenSigner } from '../auth/token-signer.service';
+import { TokenSigner } from '../auth/token-signer';
 import { ConfigModule } from '../config/config.module';
 import { HeraldConfig } from '../config/herald-config';
 

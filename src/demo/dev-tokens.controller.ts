@@ -9,7 +9,7 @@ import {
 } from '@nestjs/swagger';
 import { IsBoolean, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { Public } from '../auth/public.decorator';
-import { TokenSigner } from '../auth/token-signer.service';
+import { TokenSigner } from '../auth/token-signer';
 import { HeraldConfig } from '../config/herald-config';
 import { ApiErrors } from '../openapi/api-errors';
 

@@ -16,7 +16,7 @@ import { SkipThrottle } from '@nestjs/throttler';
 import type { Response } from 'express';
 import { Public } from '../auth/public.decorator';
 import { Database } from '../database/database';
-import { AmqpServer } from '../messaging/amqp.server';
+import { AmqpServer } from '../messaging/amqp-server';
 
 /** How long readiness waits for storage before calling it down. */
 const STORAGE_TIMEOUT_MS = 2000;

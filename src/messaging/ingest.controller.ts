@@ -3,11 +3,11 @@ import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { InvalidInputError } from '../common/domain-error';
 import { validateInput } from '../common/validation';
 import { HeraldMetrics } from '../metrics/herald-metrics';
-import { CreateNotificationCommand } from '../notifications/create-notification.command';
-import { NotificationBatcher } from '../notifications/notification-batcher';
+import { CreateNotificationCommand } from '../notifications/intake/create-notification.command';
+import { NotificationBatcher } from '../notifications/intake/notification-batcher';
 import { LiveEventCommand, liveEventOf } from '../realtime/live-event.command';
 import { RealtimeRouter } from '../realtime/realtime-router';
-import { AmqpContext } from './amqp.context';
+import { AmqpContext } from './amqp-context';
 import { LIVE_EVENT_BINDING, NOTIFICATION_BINDING } from './amqp-topology';
 
 /** RabbitMQ in: `notification.<type>` messages are stored, `event.<name>` ones pushed live. */

@@ -4,7 +4,7 @@ import { HeraldMetrics } from '../metrics/herald-metrics';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { RealtimeModule } from '../realtime/realtime.module';
 import { AmqpPublisher } from './amqp-publisher';
-import { AmqpServer } from './amqp.server';
+import { AmqpServer } from './amqp-server';
 import { DeadLetters } from './dead-letters';
 import { IngestController } from './ingest.controller';
 

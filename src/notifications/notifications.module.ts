@@ -1,31 +1,31 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { AudienceDrizzleRepository } from './audience-drizzle.repository';
-import { AudienceRepository } from './audience.repository';
-import { ExpiryPurge } from './expiry-purge';
+import { AudienceDrizzleRepository } from './audience/audience-drizzle.repository';
+import { AudienceRepository } from './audience/audience.repository';
+import { ExpiryPurge } from './inbox/expiry-purge';
 import { InboxEvents } from './inbox-events';
-import { IntakeService } from './intake.service';
-import { KnownUsersGuard } from './known-users.guard';
-import { NotificationBatcher } from './notification-batcher';
-import { NotificationsController } from './notifications.controller';
-import { NotificationsDrizzleRepository } from './notifications-drizzle.repository';
-import { NotificationsRepository } from './notifications.repository';
-import { NotificationsService } from './notifications.service';
-import { PreferencesDrizzleRepository } from './preferences-drizzle.repository';
-import { PreferencesController } from './preferences.controller';
-import { PreferencesRepository } from './preferences.repository';
-import { ScheduledDelivery } from './scheduled-delivery';
-import { ScheduledDrizzleRepository } from './scheduled-drizzle.repository';
-import { ScheduledRepository } from './scheduled.repository';
-import { TopicsController } from './topics.controller';
-import { TopicsService } from './topics.service';
+import { Intake } from './intake/intake';
+import { KnownUsersGuard } from './audience/known-users.guard';
+import { NotificationBatcher } from './intake/notification-batcher';
+import { NotificationsController } from './inbox/notifications.controller';
+import { NotificationsDrizzleRepository } from './inbox/notifications-drizzle.repository';
+import { NotificationsRepository } from './inbox/notifications.repository';
+import { Inbox } from './inbox/inbox';
+import { PreferencesDrizzleRepository } from './audience/preferences-drizzle.repository';
+import { PreferencesController } from './audience/preferences.controller';
+import { PreferencesRepository } from './audience/preferences.repository';
+import { ScheduledDelivery } from './scheduling/scheduled-delivery';
+import { ScheduledDrizzleRepository } from './scheduling/scheduled-drizzle.repository';
+import { ScheduledRepository } from './scheduling/scheduled.repository';
+import { TopicsController } from './audience/topics.controller';
+import { Topics } from './audience/topics';
 
 @Module({
   controllers: [NotificationsController, PreferencesController, TopicsController],
   providers: [
-    NotificationsService,
-    IntakeService,
-    TopicsService,
+    Inbox,
+    Intake,
+    Topics,
     NotificationBatcher,
     InboxEvents,
     ExpiryPurge,
@@ -36,13 +36,6 @@ import { TopicsService } from './topics.service';
     { provide: AudienceRepository, useClass: AudienceDrizzleRepository },
     { provide: ScheduledRepository, useClass: ScheduledDrizzleRepository },
   ],
-  exports: [
-    NotificationsService,
-    IntakeService,
-    TopicsService,
-    NotificationBatcher,
-    InboxEvents,
-    ScheduledDelivery,
-  ],
+  exports: [Inbox, Intake, Topics, NotificationBatcher, InboxEvents, ScheduledDelivery],
 })
 export class NotificationsModule {}

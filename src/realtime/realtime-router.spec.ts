@@ -1,8 +1,8 @@
 import { HeraldMetrics } from '../metrics/herald-metrics';
 import { InboxEvents } from '../notifications/inbox-events';
 import { Notification, Recipient, recipientKey, UnreadState } from '../notifications/notification';
-import type { NotificationsService } from '../notifications/notifications.service';
-import type { TopicsService } from '../notifications/topics.service';
+import type { Inbox } from '../notifications/inbox/inbox';
+import type { Topics } from '../notifications/audience/topics';
 import { Subject } from 'rxjs';
 import { BusMessage, EVERYONE_KEY, RealtimeBus, userKey } from './realtime-bus';
 import { RealtimeRouter, StreamSignal } from './realtime-router';
@@ -45,7 +45,7 @@ function setUp() {
       await stored.gate;
       return new Map(recipients.map((r) => [recipientKey(r), { count, position }]));
     },
-  } as unknown as NotificationsService;
+  } as unknown as Inbox;
   const published: { keys: string[]; message: BusMessage }[] = [];
   const remote = new Subject<BusMessage>();
   const bus = {
@@ -55,7 +55,7 @@ function setUp() {
   const router = new RealtimeRouter(
     registry,
     notifications,
-    {} as TopicsService,
+    {} as Topics,
     events,
     bus as unknown as RealtimeBus,
     new HeraldMetrics(),

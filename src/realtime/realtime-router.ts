@@ -4,8 +4,8 @@ import { ThrottledWarning } from '../common/throttled-warning';
 import { HeraldMetrics } from '../metrics/herald-metrics';
 import { InboxEvent, InboxEvents } from '../notifications/inbox-events';
 import { Recipient, recipientKey, UnreadState } from '../notifications/notification';
-import { NotificationsService } from '../notifications/notifications.service';
-import { TopicsService } from '../notifications/topics.service';
+import { Inbox } from '../notifications/inbox/inbox';
+import { Topics } from '../notifications/audience/topics';
 import { LiveEvent } from './live-event.command';
 import { BusMessage, EVERYONE_KEY, RealtimeBus, topicKey, userKey } from './realtime-bus';
 import { SeenIds } from './seen-ids';
@@ -85,8 +85,8 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     private readonly registry: StreamRegistry<StreamSignal>,
-    private readonly notifications: NotificationsService,
-    private readonly topicsService: TopicsService,
+    private readonly notifications: Inbox,
+    private readonly topicsService: Topics,
     private readonly events: InboxEvents,
     private readonly bus: RealtimeBus,
     private readonly metrics: HeraldMetrics,

@@ -4,12 +4,12 @@ import { RealtimeBus } from './realtime-bus';
 import { RealtimeRouter } from './realtime-router';
 import { StreamController } from './stream.controller';
 import { StreamRegistry } from './stream-registry';
-import { StreamsService } from './streams.service';
+import { Streams } from './streams';
 
 @Module({
   imports: [NotificationsModule],
   controllers: [StreamController],
-  providers: [StreamRegistry, StreamsService, RealtimeRouter, RealtimeBus],
+  providers: [StreamRegistry, Streams, RealtimeRouter, RealtimeBus],
   exports: [RealtimeRouter, StreamRegistry],
 })
 export class RealtimeModule {}

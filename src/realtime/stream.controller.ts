@@ -20,7 +20,7 @@ import { ApiErrors } from '../openapi/api-errors';
 import { BEARER } from '../openapi/openapi';
 import { StreamRegistry } from './stream-registry';
 import { POSITION, StreamQuery } from './stream.query';
-import { StreamsService } from './streams.service';
+import { Streams } from './streams';
 
 /** Characters of events held for one stream; Nest's default of 4M is a lot per client at scale. */
 const MAX_PENDING_CHARACTERS = 256 * 1024;
@@ -71,7 +71,7 @@ const EXAMPLE = [
 @Controller('notifications')
 export class StreamController {
   constructor(
-    private readonly streams: StreamsService,
+    private readonly streams: Streams,
     private readonly registry: StreamRegistry,
     private readonly config: HeraldConfig,
   ) {}

@@ -3,7 +3,7 @@ import { Test } from '@nestjs/testing';
 import { AppModule } from '../../src/app.module';
 import { configureApp } from '../../src/app.setup';
 import { HeraldConfig, loadConfig } from '../../src/config/herald-config';
-import type { AmqpServer } from '../../src/messaging/amqp.server';
+import type { AmqpServer } from '../../src/messaging/amqp-server';
 import { startIngest } from '../../src/messaging/messaging.module';
 import { deleteTopology } from './amqp';
 import { createTestStorage, StorageKind, TestStorage, uniqueName } from './storage';

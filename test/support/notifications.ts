@@ -1,6 +1,6 @@
 import { validateInput } from '../../src/common/validation';
-import { CreateNotificationCommand } from '../../src/notifications/create-notification.command';
-import { IntakeService, KeyedCommand } from '../../src/notifications/intake.service';
+import { CreateNotificationCommand } from '../../src/notifications/intake/create-notification.command';
+import { Intake, KeyedCommand } from '../../src/notifications/intake/intake';
 import type { RunningHerald } from './herald';
 
 let sequence = 0;
@@ -25,6 +25,6 @@ export async function storeNotifications(
       recipients: { userIds },
     }) as KeyedCommand;
   });
-  const results = await herald.app.get(IntakeService).create(commands);
+  const results = await herald.app.get(Intake).create(commands);
   return results.flatMap((result) => result.ids);
 }

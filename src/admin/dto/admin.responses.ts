@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import type { DeadLetter, ReplayResult } from '../../messaging/dead-letters';
-import type { ScheduledNotification } from '../../notifications/scheduled.repository';
+import type { ScheduledNotification } from '../../notifications/scheduling/scheduled.repository';
 import type { AdminStats } from '../admin-inspect.controller';
 
 export class AcceptedResponse {

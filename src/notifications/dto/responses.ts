@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { type InboxPage, type Notification, PRIORITIES, type Priority } from '../notification';
-import type { Preferences } from '../preferences.repository';
-import type { TopicsPage } from '../topics.service';
+import type { Preferences } from '../audience/preferences.repository';
+import type { TopicsPage } from '../audience/topics';
 
 /**
  * A Notification as the OpenAPI document shows it. Each class here implements the domain type it

@@ -4,7 +4,7 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
-import { Periodic } from '../common/periodic';
+import { Periodic } from '../../common/periodic';
 import { NotificationsRepository } from './notifications.repository';
 
 /** How often each instance looks for expired notifications (instances may overlap: harmless). */

@@ -11,7 +11,7 @@ import {
 import { UnavailableError } from '../common/domain-error';
 import { loadConfig } from '../config/herald-config';
 import { InvalidTokenError } from './invalid-token.error';
-import { JwtVerifier } from './jwt-verifier.service';
+import { JwtVerifier } from './jwt-verifier';
 
 describe('JwtVerifier with AUTH_JWKS_URL', () => {
   let key1: SigningKey;

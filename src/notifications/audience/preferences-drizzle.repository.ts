@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { and, eq, sql } from 'drizzle-orm';
-import { Database } from '../database/database';
-import { preferences as table } from '../database/schema';
-import { Recipient, recipientKey } from './notification';
+import { Database } from '../../database/database';
+import { preferences as table } from '../../database/schema';
+import { Recipient, recipientKey } from '../notification';
 import { Preferences, PreferencesRepository } from './preferences.repository';
 
 @Injectable()

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { turnBatch } from '../common/turn-batch';
-import { HeraldConfig } from '../config/herald-config';
+import { turnBatch } from '../../common/turn-batch';
+import { HeraldConfig } from '../../config/herald-config';
 import { AudienceRepository } from './audience.repository';
-import { InboxEvents } from './inbox-events';
-import { Recipient, recipientKey } from './notification';
-import { TopicLimitError } from './notification.errors';
+import { InboxEvents } from '../inbox-events';
+import { Recipient, recipientKey } from '../notification';
+import { TopicLimitError } from '../notification.errors';
 
 /** One page of a user's topics, by name; `nextCursor` (the last topic) continues after it. */
 export interface TopicsPage {
@@ -14,11 +14,11 @@ export interface TopicsPage {
 
 /**
  * Topic subscriptions. A notification to a topic is stored for each subscriber at ingest
- * (IntakeService); a live event to a topic reaches the subscribers connected at that moment, so
+ * (Intake); a live event to a topic reaches the subscribers connected at that moment, so
  * every change is announced on InboxEvents for the streams of the user to follow.
  */
 @Injectable()
-export class TopicsService {
+export class Topics {
   /** TOPICS_MAX_PER_USER: bounds what a user holds, and so the routing keys a stream binds. */
   readonly maxPerUser: number;
 

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, Matches } from 'class-validator';
-import { NAME, NAME_RULE } from '../addressed-message';
+import { NAME, NAME_RULE } from '../../addressed-message';
 
 export class TopicParams {
   @ApiProperty({ type: String, pattern: NAME, example: 'orders' })

@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { and, asc, count, eq, gt, inArray, min, sql } from 'drizzle-orm';
-import { Database, queryRows } from '../database/database';
-import { knownUsers, topicSubscriptions as subscriptions } from '../database/schema';
+import { Database, queryRows } from '../../database/database';
+import { knownUsers, topicSubscriptions as subscriptions } from '../../database/schema';
 import {
   Audience,
   AudienceMember,
   AudienceRepository,
   SubscribeOutcome,
 } from './audience.repository';
-import { Recipient, recipientKey } from './notification';
+import { Recipient, recipientKey } from '../notification';
 
 /**
  * The first key of the two-key advisory locks that serialise one user's subscribing. Two int4

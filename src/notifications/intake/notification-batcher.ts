@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import { HeraldConfig } from '../config/herald-config';
-import { HeraldMetrics } from '../metrics/herald-metrics';
-import { UnavailableError } from '../common/domain-error';
-import { fansOut } from './addressed-message';
+import { HeraldConfig } from '../../config/herald-config';
+import { HeraldMetrics } from '../../metrics/herald-metrics';
+import { UnavailableError } from '../../common/domain-error';
+import { fansOut } from '../addressed-message';
 import { CreateNotificationCommand } from './create-notification.command';
-import { CreateResult, IntakeService, KeyedCommand } from './intake.service';
-import { recipientKey } from './notification';
+import { CreateResult, Intake, KeyedCommand } from './intake';
+import { recipientKey } from '../notification';
 
 /** Most commands stored in one transaction. */
 const MAX_BATCH = 500;
@@ -58,7 +58,7 @@ export class NotificationBatcher implements BeforeApplicationShutdown {
   private readonly retryTimers = new Set<{ timer: NodeJS.Timeout; wake: () => void }>();
 
   constructor(
-    private readonly intake: IntakeService,
+    private readonly intake: Intake,
     private readonly config: HeraldConfig,
     private readonly metrics: HeraldMetrics,
   ) {}

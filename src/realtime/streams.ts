@@ -5,7 +5,7 @@ import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { HeraldConfig } from '../config/herald-config';
 import { HeraldMetrics } from '../metrics/herald-metrics';
 import { compareIds } from '../notifications/notification';
-import { NotificationsService } from '../notifications/notifications.service';
+import { Inbox } from '../notifications/inbox/inbox';
 import type { SseEventName, SseFrame } from './sse-events';
 import { RealtimeRouter, StreamSignal } from './realtime-router';
 import { StreamRegistry } from './stream-registry';
@@ -53,15 +53,15 @@ function serializedOnce(signal: StreamSignal, data: unknown): string {
  * replays from storage, then drains the buffer past the last replayed id — no gap, no duplicate.
  */
 @Injectable()
-export class StreamsService implements BeforeApplicationShutdown {
-  private readonly logger = new Logger(StreamsService.name);
+export class Streams implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(Streams.name);
   /** How to end each open stream at shutdown. */
   private readonly open = new Set<() => void>();
 
   constructor(
     private readonly registry: StreamRegistry<StreamSignal>,
     private readonly router: RealtimeRouter,
-    private readonly notifications: NotificationsService,
+    private readonly notifications: Inbox,
     private readonly config: HeraldConfig,
     private readonly metrics: HeraldMetrics,
   ) {

@@ -6,14 +6,14 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import type { AuthenticatedUser } from '../auth/authenticated-user';
-import { CurrentUser } from '../auth/current-user.decorator';
-import { ApiErrors } from '../openapi/api-errors';
-import { BEARER } from '../openapi/openapi';
+import type { AuthenticatedUser } from '../../auth/authenticated-user';
+import { CurrentUser } from '../../auth/current-user.decorator';
+import { ApiErrors } from '../../openapi/api-errors';
+import { BEARER } from '../../openapi/openapi';
 import { ListTopicsQuery } from './dto/list-topics.query';
 import { TopicParams } from './dto/topic.params';
-import { TopicsResponse } from './dto/responses';
-import { TopicsService } from './topics.service';
+import { TopicsResponse } from '../dto/responses';
+import { Topics } from './topics';
 
 /**
  * The caller's own topic subscriptions; subscribing and unsubscribing are idempotent. A user holds
@@ -23,7 +23,7 @@ import { TopicsService } from './topics.service';
 @ApiBearerAuth(BEARER)
 @Controller('topics')
 export class TopicsController {
-  constructor(private readonly topics: TopicsService) {}
+  constructor(private readonly topics: Topics) {}
 
   @Get()
   @ApiOperation({ summary: 'List the topics the caller is subscribed to, a page at a time' })

@@ -1,19 +1,19 @@
 import { Body, Controller, Get, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { AuthenticatedUser } from '../auth/authenticated-user';
-import { CurrentUser } from '../auth/current-user.decorator';
-import { ApiErrors } from '../openapi/api-errors';
-import { BEARER } from '../openapi/openapi';
+import type { AuthenticatedUser } from '../../auth/authenticated-user';
+import { CurrentUser } from '../../auth/current-user.decorator';
+import { ApiErrors } from '../../openapi/api-errors';
+import { BEARER } from '../../openapi/openapi';
 import { PreferencesBody } from './dto/preferences.body';
-import { PreferencesResponse } from './dto/responses';
-import { NotificationsService } from './notifications.service';
+import { PreferencesResponse } from '../dto/responses';
+import { Inbox } from '../inbox/inbox';
 
 /** The caller's delivery preferences: muted types are not stored for them, `critical` always is. */
 @ApiTags('preferences')
 @ApiBearerAuth(BEARER)
 @Controller('preferences')
 export class PreferencesController {
-  constructor(private readonly notifications: NotificationsService) {}
+  constructor(private readonly notifications: Inbox) {}
 
   @Get()
   @ApiOperation({ summary: 'Get the muted types' })

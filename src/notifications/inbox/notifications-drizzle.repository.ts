@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { and, asc, desc, eq, gt, gte, isNotNull, isNull, lt, or, sql, SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
-import { Database, Drizzle, queryRows } from '../database/database';
-import { NotificationRow, notifications as table } from '../database/schema';
+import { Database, Drizzle, queryRows } from '../../database/database';
+import { NotificationRow, notifications as table } from '../../database/schema';
 import {
   compareIds,
   InboxPage,
@@ -16,7 +16,7 @@ import {
   recipientKey,
   StateChange,
   UnreadState,
-} from './notification';
+} from '../notification';
 import { NotificationsRepository, StoredDraft } from './notifications.repository';
 
 /** Rows per INSERT statement, to bound the size of one statement's arrays. */

@@ -1,8 +1,8 @@
 import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
-import type { AuthenticatedRequest } from '../auth/current-user.decorator';
-import { turnBatch } from '../common/turn-batch';
+import type { AuthenticatedRequest } from '../../auth/current-user.decorator';
+import { turnBatch } from '../../common/turn-batch';
 import { AudienceRepository } from './audience.repository';
-import { Recipient, recipientKey } from './notification';
+import { Recipient, recipientKey } from '../notification';
 
 /** Users this instance recorded already; past this many it forgets and records again. */
 const REMEMBERED_MAX = 100_000;

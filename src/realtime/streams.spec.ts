@@ -3,10 +3,10 @@ import type { AuthenticatedUser } from '../auth/authenticated-user';
 import type { HeraldConfig } from '../config/herald-config';
 import type { HeraldMetrics } from '../metrics/herald-metrics';
 import type { Notification } from '../notifications/notification';
-import type { NotificationsService } from '../notifications/notifications.service';
+import type { Inbox } from '../notifications/inbox/inbox';
 import type { StreamSignal } from './realtime-router';
 import { StreamRegistry } from './stream-registry';
-import { StreamsService } from './streams.service';
+import { Streams } from './streams';
 
 const ada: AuthenticatedUser = {
   userId: 'ada',
@@ -25,13 +25,13 @@ function created(id: string, previousId: string | null): StreamSignal {
  */
 async function openStream(position: string, lastEventId?: string) {
   const registry = new StreamRegistry<StreamSignal>();
-  const service = new StreamsService(
+  const service = new Streams(
     registry,
     { attach: () => Promise.resolve(), opened: () => undefined, detach: () => undefined } as never,
     {
       unreadState: () => Promise.resolve({ count: 0, position }),
       listAfter: () => Promise.resolve([]),
-    } as unknown as NotificationsService,
+    } as unknown as Inbox,
     { sse: { heartbeatMs: 3_600_000 } } as HeraldConfig,
     {
       gauge: () => undefined,
@@ -54,7 +54,7 @@ async function openStream(position: string, lastEventId?: string) {
   return { frames, sent, deliver, ended: () => ended, close: () => subscription.unsubscribe() };
 }
 
-describe('StreamsService: notifications stored on two instances', () => {
+describe('Streams: notifications stored on two instances', () => {
   afterEach(() => jest.useRealTimers());
 
   it('sends them in the order they were stored, whatever order they arrive in', async () => {

@@ -1,8 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { NAME } from '../addressed-message';
-import { INBOX_STATUSES, type InboxStatus } from '../notification';
+import { NAME } from '../../addressed-message';
+import { INBOX_STATUSES, type InboxStatus } from '../../notification';
 
 export class ListNotificationsQuery {
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 20, example: 20 })

@@ -4,10 +4,10 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
-import { Periodic } from '../common/periodic';
-import { validateInput } from '../common/validation';
-import { CreateNotificationCommand } from './create-notification.command';
-import { NotificationBatcher } from './notification-batcher';
+import { Periodic } from '../../common/periodic';
+import { validateInput } from '../../common/validation';
+import { CreateNotificationCommand } from '../intake/create-notification.command';
+import { NotificationBatcher } from '../intake/notification-batcher';
 import { ScheduledNotification, ScheduledRepository } from './scheduled.repository';
 
 /** How often each instance looks for due notifications: a scheduled one arrives up to this late. */

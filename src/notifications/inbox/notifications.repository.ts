@@ -7,7 +7,7 @@ import type {
   Recipient,
   StateChange,
   UnreadState,
-} from './notification';
+} from '../notification';
 
 export interface StoredDraft {
   notification: Notification;

@@ -15,7 +15,7 @@ const hashOf = (ticket: string) => createHash('sha256').update(ticket).digest('h
  * beyond the token it came from.
  */
 @Injectable()
-export class TicketsService {
+export class Tickets {
   constructor(private readonly tickets: TicketsRepository) {}
 
   async issue(user: AuthenticatedUser): Promise<{ ticket: string; expiresAt: Date }> {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { and, asc, eq, sql } from 'drizzle-orm';
-import { Database, queryRows } from '../database/database';
-import { scheduledNotifications as table } from '../database/schema';
+import { Database, queryRows } from '../../database/database';
+import { scheduledNotifications as table } from '../../database/schema';
 import { ScheduledNotification, ScheduledRepository } from './scheduled.repository';
 
 interface Row {

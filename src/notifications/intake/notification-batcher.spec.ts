@@ -1,10 +1,10 @@
 import fc from 'fast-check';
-import { StorageUnavailableError } from '../database/storage-errors';
-import { validateInput } from '../common/validation';
-import type { HeraldConfig } from '../config/herald-config';
-import type { HeraldMetrics } from '../metrics/herald-metrics';
+import { StorageUnavailableError } from '../../database/storage-errors';
+import { validateInput } from '../../common/validation';
+import type { HeraldConfig } from '../../config/herald-config';
+import type { HeraldMetrics } from '../../metrics/herald-metrics';
 import { CreateNotificationCommand } from './create-notification.command';
-import type { CreateResult, IntakeService, KeyedCommand } from './intake.service';
+import type { CreateResult, Intake, KeyedCommand } from './intake';
 import { NotificationBatcher } from './notification-batcher';
 
 const USERS = ['a', 'b', 'c', 'd', 'e'];
@@ -61,7 +61,7 @@ const ids = (commands: KeyedCommand[]) => commands.map((command) => command.id).
 function batcherOver(intake: FakeIntake, maxAttempts = 1): NotificationBatcher {
   const config = { ingest: { maxAttempts } } as HeraldConfig;
   const metrics = { ingested: { inc: () => undefined } } as unknown as HeraldMetrics;
-  return new NotificationBatcher(intake as unknown as IntakeService, config, metrics);
+  return new NotificationBatcher(intake as unknown as Intake, config, metrics);
 }
 
 const message = fc.oneof(

@@ -18,26 +18,26 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import { CurrentUser } from '../auth/current-user.decorator';
-import type { AuthenticatedUser } from '../auth/authenticated-user';
-import { ApiErrors } from '../openapi/api-errors';
-import { BEARER } from '../openapi/openapi';
+import { CurrentUser } from '../../auth/current-user.decorator';
+import type { AuthenticatedUser } from '../../auth/authenticated-user';
+import { ApiErrors } from '../../openapi/api-errors';
+import { BEARER } from '../../openapi/openapi';
 import { ListNotificationsQuery } from './dto/list-notifications.query';
 import {
   InboxPageResponse,
   NotificationResponse,
   ReadAllResponse,
   UnreadCountResponse,
-} from './dto/responses';
+} from '../dto/responses';
 import { UpdateNotificationBody } from './dto/update-notification.body';
-import { NotificationsService } from './notifications.service';
+import { Inbox } from './inbox';
 
 /** The signed-in user's inbox (CONTRACT.md "HTTP", user part). */
 @ApiTags('inbox')
 @ApiBearerAuth(BEARER)
 @Controller('notifications')
 export class NotificationsController {
-  constructor(private readonly notifications: NotificationsService) {}
+  constructor(private readonly notifications: Inbox) {}
 
   @Get()
   @ApiOperation({ summary: 'List the inbox, newest first, a page at a time' })

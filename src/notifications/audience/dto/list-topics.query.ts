@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { NAME, NAME_RULE } from '../addressed-message';
+import { NAME, NAME_RULE } from '../../addressed-message';
 
 export class ListTopicsQuery {
   @ApiPropertyOptional({

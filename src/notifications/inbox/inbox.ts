@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { InvalidInputError } from '../common/domain-error';
-import { turnBatch } from '../common/turn-batch';
-import { InboxEvents } from './inbox-events';
+import { InvalidInputError } from '../../common/domain-error';
+import { turnBatch } from '../../common/turn-batch';
+import { InboxEvents } from '../inbox-events';
 import {
   InboxPage,
   InboxQuery,
@@ -11,14 +11,14 @@ import {
   recipientKey,
   StateChange,
   UnreadState,
-} from './notification';
-import { NotificationNotFoundError } from './notification.errors';
+} from '../notification';
+import { NotificationNotFoundError } from '../notification.errors';
 import { NotificationsRepository } from './notifications.repository';
-import { Preferences, PreferencesRepository } from './preferences.repository';
+import { Preferences, PreferencesRepository } from '../audience/preferences.repository';
 
-/** A recipient's inbox: reading, read state, deletion, preferences. IntakeService creates. */
+/** A recipient's inbox: reading, read state, deletion, preferences. Intake creates. */
 @Injectable()
-export class NotificationsService {
+export class Inbox {
   constructor(
     private readonly repository: NotificationsRepository,
     private readonly preferences: PreferencesRepository,

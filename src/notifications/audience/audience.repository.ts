@@ -1,4 +1,4 @@
-import type { Recipient } from './notification';
+import type { Recipient } from '../notification';
 
 /** One member of a fan-out: a user, and the topic that brought them in (null for a broadcast). */
 export interface AudienceMember {

@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { instanceToPlain } from 'class-transformer';
-import { CapacityError } from '../common/domain-error';
-import { AudienceRepository } from './audience.repository';
-import { fansOut, RecipientsSpec } from './addressed-message';
+import { CapacityError } from '../../common/domain-error';
+import { AudienceRepository } from '../audience/audience.repository';
+import { fansOut, RecipientsSpec } from '../addressed-message';
 import { CreateNotificationCommand } from './create-notification.command';
-import { InboxEvents } from './inbox-events';
-import { isMuted } from './muting';
-import { NotificationDraft, recipientKey } from './notification';
-import { NotificationsRepository, StoredDraft } from './notifications.repository';
-import { PreferencesRepository } from './preferences.repository';
-import { ScheduledRepository } from './scheduled.repository';
+import { InboxEvents } from '../inbox-events';
+import { isMuted } from '../audience/muting';
+import { NotificationDraft, recipientKey } from '../notification';
+import { NotificationsRepository, StoredDraft } from '../inbox/notifications.repository';
+import { PreferencesRepository } from '../audience/preferences.repository';
+import { ScheduledRepository } from '../scheduling/scheduled.repository';
 
 /**
  * Distinct recipients per transaction, however many messages share a batch: each transaction
@@ -43,8 +43,8 @@ export interface CreateResult {
  * topics and broadcasts page by page, and tells InboxEvents about each notification it stored.
  */
 @Injectable()
-export class IntakeService {
-  private readonly logger = new Logger(IntakeService.name);
+export class Intake {
+  private readonly logger = new Logger(Intake.name);
 
   constructor(
     private readonly repository: NotificationsRepository,

@@ -1,4 +1,4 @@
-import type { Recipient } from './notification';
+import type { Recipient } from '../notification';
 
 export interface Preferences {
   mutedTypes: string[];

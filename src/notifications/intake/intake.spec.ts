@@ -1,19 +1,13 @@
-import { CapacityError, InvalidInputError } from '../common/domain-error';
-import { validateInput } from '../common/validation';
-import { Audience, AudienceMember, AudienceRepository } from './audience.repository';
+import { CapacityError, InvalidInputError } from '../../common/domain-error';
+import { validateInput } from '../../common/validation';
+import { Audience, AudienceMember, AudienceRepository } from '../audience/audience.repository';
 import { CreateNotificationCommand } from './create-notification.command';
-import { InboxEvents } from './inbox-events';
-import {
-  byRecipients,
-  FAN_OUT_PAGE,
-  IntakeService,
-  KeyedCommand,
-  TRANSACTION_RECIPIENTS,
-} from './intake.service';
-import { Notification, NotificationDraft, recipientKey } from './notification';
-import { NotificationsRepository, StoredDraft } from './notifications.repository';
-import { PreferencesRepository } from './preferences.repository';
-import { ScheduledNotification, ScheduledRepository } from './scheduled.repository';
+import { InboxEvents } from '../inbox-events';
+import { byRecipients, FAN_OUT_PAGE, Intake, KeyedCommand, TRANSACTION_RECIPIENTS } from './intake';
+import { Notification, NotificationDraft, recipientKey } from '../notification';
+import { NotificationsRepository, StoredDraft } from '../inbox/notifications.repository';
+import { PreferencesRepository } from '../audience/preferences.repository';
+import { ScheduledNotification, ScheduledRepository } from '../scheduling/scheduled.repository';
 
 /** Stores drafts in memory, keeping the first of each (recipient, key), like the real one. */
 class MemoryRepository implements Pick<NotificationsRepository, 'insertMany'> {
@@ -90,13 +84,13 @@ const command = (input: object): KeyedCommand => {
   return Object.assign(validated, { id: validated.id ?? `key-${(keys += 1)}` });
 };
 
-describe('IntakeService', () => {
+describe('Intake', () => {
   let repository: MemoryRepository;
   let preferences: MemoryPreferences;
   let audience: MemoryAudience;
   let scheduled: MemoryScheduled;
   let stored: Notification[];
-  let service: IntakeService;
+  let service: Intake;
 
   beforeEach(() => {
     repository = new MemoryRepository();
@@ -108,7 +102,7 @@ describe('IntakeService', () => {
     events.events$.subscribe((event) => {
       if (event.kind === 'created') stored.push(event.notification);
     });
-    service = new IntakeService(
+    service = new Intake(
       repository as unknown as NotificationsRepository,
       preferences as unknown as PreferencesRepository,
       audience as unknown as AudienceRepository,

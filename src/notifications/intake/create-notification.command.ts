@@ -9,8 +9,8 @@ import {
   Matches,
   MaxLength,
 } from 'class-validator';
-import { AddressedMessage, PRINTABLE } from './addressed-message';
-import { PRIORITIES, type Priority } from './notification';
+import { AddressedMessage, PRINTABLE } from '../addressed-message';
+import { PRIORITIES, type Priority } from '../notification';
 
 /**
  * What a producer asks for, validated (CONTRACT.md "RabbitMQ: what producers publish"). Built
