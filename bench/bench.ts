@@ -2,7 +2,7 @@
  * The benchmark: Herald against two baselines on the same load, end to end through real
  * RabbitMQ, real PostgreSQL and real sockets, on this machine.
  *
- *   npm run bench -- [--quick] [--scenarios a,b,c,d,e] [--targets herald,naive,bare] [--write]
+ *   npm run bench -- [--quick] [--scenarios a,b,c,d,e,f] [--targets herald,naive,bare] [--write]
  *
  * Each target runs as its own process: Herald (`node dist/main.js`, production mode, PostgreSQL),
  * the naive NestJS Subject + filter() server (bench/baselines/naive.ts) and a bare node:http
@@ -13,7 +13,9 @@
  * Scenarios: (a) idle streams, memory per stream; (b) personal notifications at fixed rates to
  * 10,000 streams (5,000 users × 2 tabs); (c) one broadcast to those streams; (d) live events to
  * topics (Herald only: the baselines have no topics); (e) ingest only, PostgreSQL and PGlite
- * (npm run bench:ingest). Results: bench/results/*.json; a full run of every scenario and target
+ * (npm run bench:ingest); (f) a reconnect storm: the server restarts and every stream reopens at
+ * once, with its Last-Event-ID. The report ends with issue 18's targets, as ratios of Herald to
+ * the baselines of the same run. Results: bench/results/*.json; a full run of every scenario and target
  * (or --write) also rewrites
  * the results part of docs/BENCHMARKS.md and its charts in docs/bench/.
  */
@@ -38,7 +40,7 @@ import {
 const USAGE = `Usage: npm run bench -- [options]
 
   --quick             a short run (under 2 minutes): fewer streams, one rate, 5 s each
-  --scenarios LIST    any of a,b,c,d,e (default all)
+  --scenarios LIST    any of a,b,c,d,e,f (default all)
   --targets LIST      any of herald,naive,bare (default all)
   --stored-rates LIST (b) notifications/s to run, e.g. 1000,4000 ('' for none; default by --quick)
   --live-rates LIST   (b) personal live events/s to run, the same way
@@ -52,7 +54,7 @@ const USAGE = `Usage: npm run bench -- [options]
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean' },
-    scenarios: { type: 'string', default: 'a,b,c,d,e' },
+    scenarios: { type: 'string', default: 'a,b,c,d,e,f' },
     targets: { type: 'string', default: 'herald,naive,bare' },
     'stored-rates': { type: 'string' },
     'live-rates': { type: 'string' },
@@ -155,6 +157,21 @@ class Load {
     return load;
   }
 
+  /** Every stream reopens at once against `base`, with its Last-Event-ID; resolves once all are. */
+  async reopen(base: string): Promise<void> {
+    await Promise.all(
+      this.children.map(
+        (child) =>
+          new Promise<void>((resolve, reject) => {
+            child.once('message', (message: { kind: string; message?: string }) =>
+              message.kind === 'opened' ? resolve() : reject(new Error(message.message)),
+            );
+            child.send({ kind: 'reopen', base });
+          }),
+      ),
+    );
+  }
+
   /** Samples by event name since the last collect, and the CPU time the load processes used. */
   async collect(): Promise<{ samples: Record<string, number[]>; received: number; cpuMs: number }> {
     const answers = await Promise.all(
@@ -208,6 +225,17 @@ class Load {
 /** Deliveries per second of the server's CPU time: what one core would sustain at that pace. */
 function perCpuSecond(row: TargetRun['rates'][number]): number {
   return Math.round(row.deliveriesPerSecond / Math.max(0.01, row.serverCpuPercent / 100));
+}
+
+/**
+ * Deliveries per CPU-second at the highest rate the target kept up with (all delivered, p99
+ * under a second): capacity, where the load could not saturate every target.
+ */
+function capacity(run: TargetRun, kind: 'stored' | 'live'): number {
+  const kept = run.rates.filter(
+    (row) => row.kind === kind && row.received === row.expected && row.latencyMs.p99 < 1000,
+  );
+  return kept.length > 0 ? perCpuSecond(kept.at(-1)!) : NaN;
 }
 
 /** Empties the queues a target consumes: what a saturated target had not taken yet. */
@@ -273,6 +301,8 @@ interface TargetRun {
   /** `lastMs`: when the last stream received each broadcast. */
   broadcasts: { kind: string; streams: number; latencyMs: LatencySummary; lastMs?: number[] }[];
   live: { rate: number; expected: number; received: number; latencyMs: LatencySummary }[];
+  /** (f): from the restarted server's readiness to every stream's first event again. */
+  storm?: { streams: number; seconds: number; cpuMsPerStream: number };
 }
 
 async function runTarget(target: Target, scenarios: Set<string>): Promise<TargetRun> {
@@ -281,15 +311,16 @@ async function runTarget(target: Target, scenarios: Set<string>): Promise<Target
     amqp: args.amqp,
   });
   Object.assign(env, { SSE_MAX_STREAMS_PER_USER: '100', RATE_LIMIT_PER_IP: '1000000' });
-  const server: HeraldProcess =
+  const start = (): HeraldProcess =>
     target === 'herald'
       ? startHeraldProcess(
           env,
           args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [],
         )
       : startServerProcess(['--import', 'tsx', `bench/baselines/${target}.ts`], env);
+  let server = start();
   const base = await server.ready;
-  const pid = server.child.pid!;
+  let pid = server.child.pid!;
   const connection = await connect(args.amqp);
   const channel = await connection.createConfirmChannel();
   const exchange = `${env.AMQP_PREFIX}notifications`;
@@ -318,7 +349,7 @@ async function runTarget(target: Target, scenarios: Set<string>): Promise<Target
         await sleep(1500);
       }
     }
-    if (!['b', 'c', 'd'].some((scenario) => scenarios.has(scenario))) return result;
+    if (!['b', 'c', 'd', 'f'].some((scenario) => scenarios.has(scenario))) return result;
     if (target === 'herald' && scenarios.has('a')) {
       // Herald stores a broadcast for every user it has seen: (c) is for the 5,000 of the streams.
       await withPostgres(args.database, (client) =>
@@ -457,6 +488,24 @@ async function runTarget(target: Target, scenarios: Set<string>): Promise<Target
           await load.collect();
         }
       }
+      if (scenarios.has('f')) {
+        await server.stop();
+        server = start();
+        const restarted = await server.ready;
+        pid = server.child.pid!;
+        const cpuBefore = processUsage(pid).cpuMs;
+        const stormStarted = performance.now();
+        await load.reopen(restarted);
+        const seconds = (performance.now() - stormStarted) / 1000;
+        result.storm = {
+          streams: plan.streams,
+          seconds: Number(seconds.toFixed(1)),
+          cpuMsPerStream: Number(((processUsage(pid).cpuMs - cpuBefore) / plan.streams).toFixed(2)),
+        };
+        log(
+          `  (f) reconnect storm: ${plan.streams} streams reopened with Last-Event-ID in ${result.storm.seconds} s, server CPU ${result.storm.cpuMsPerStream} ms each`,
+        );
+      }
     } finally {
       load.close();
     }
@@ -497,7 +546,7 @@ async function main(): Promise<void> {
     !quick &&
     args['stored-rates'] === undefined &&
     args['live-rates'] === undefined &&
-    'abcde'.split('').every((scenario) => scenarios.has(scenario)) &&
+    'abcdef'.split('').every((scenario) => scenarios.has(scenario)) &&
     targets.length === 3;
   const kind = quick ? 'quick' : everything ? 'full' : 'partial';
   log(`Benchmark (${kind}) on ${describeMachine()}`);
@@ -595,14 +644,8 @@ function render(results: {
         'Herald / baseline, deliveries per CPU-second at the highest rate each kept up with:',
         '',
       );
-      const capacity = (run: TargetRun, kind: string) => {
-        const kept = run.rates.filter(
-          (row) => row.kind === kind && row.received === row.expected && row.latencyMs.p99 < 1000,
-        );
-        return kept.length > 0 ? perCpuSecond(kept.at(-1)!) : NaN;
-      };
       for (const run of rateRuns.filter((other) => other.target !== 'herald')) {
-        for (const kind of ['stored', 'live']) {
+        for (const kind of ['stored', 'live'] as const) {
           const ratio = capacity(herald, kind) / capacity(run, kind);
           if (Number.isFinite(ratio)) {
             lines.push(`- ${kind}: Herald / ${run.target} = ${ratio.toFixed(2)}×`);
@@ -646,26 +689,166 @@ function render(results: {
     }
     lines.push('');
   }
+  const stormRuns = results.runs.filter((run) => run.storm);
+  if (stormRuns.length > 0) {
+    lines.push(
+      '### (f) Reconnect storm',
+      '',
+      'The server restarts with every stream of (b)–(d) open; all of them reopen at once (with their Last-Event-ID), timed from the new process being ready to the first event on every stream.',
+      '',
+      '| target | streams | seconds | server CPU per stream |',
+      '| --- | --- | --- | --- |',
+    );
+    for (const { target, storm } of stormRuns) {
+      lines.push(
+        `| ${target} | ${storm!.streams} | ${storm!.seconds} | ${storm!.cpuMsPerStream} ms |`,
+      );
+    }
+    lines.push('');
+  }
   if (results.ingest) {
     lines.push('### (e) Ingest only (no streams)', '');
     lines.push(
       '| storage | messages | rows | seconds | stored/s |',
       '| --- | --- | --- | --- | --- |',
     );
-    for (const row of results.ingest as {
-      storage: string;
-      messages: number;
-      rows: number;
-      seconds: number;
-      rowsPerSecond: number;
-    }[]) {
+    for (const row of results.ingest as IngestRow[]) {
       lines.push(
         `| ${row.storage} | ${row.messages} | ${row.rows} | ${row.seconds} | ${row.rowsPerSecond} |`,
       );
     }
     lines.push('');
   }
+  lines.push(...targetLines(results.runs, results.ingest as IngestRow[] | undefined));
   return lines.join('\n');
+}
+
+interface IngestRow {
+  storage: string;
+  messages: number;
+  rows: number;
+  seconds: number;
+  rowsPerSecond: number;
+}
+
+/** Issue 18's targets, each from this run: Herald's figure, the baseline's, and the ratio. */
+function targetLines(runs: TargetRun[], ingest: IngestRow[] | undefined): string[] {
+  const herald = runs.find((run) => run.target === 'herald');
+  const bare = runs.find((run) => run.target === 'bare');
+  const naive = runs.find((run) => run.target === 'naive');
+  if (!herald) return [];
+  const rows: string[] = [];
+  const fmt = (value: number, digits = 1) =>
+    Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits }) : '–';
+  /** `higher`: whether a larger ratio is better; `goal`: the ratio (or figure) to reach. */
+  const row = (
+    figure: string,
+    ours: number,
+    theirs: number | undefined,
+    unit: string,
+    goal: number,
+    higher: boolean,
+  ) => {
+    const ratio = theirs === undefined ? ours : ours / theirs;
+    const met = Number.isFinite(ratio)
+      ? (higher ? ratio >= goal : ratio <= goal)
+        ? 'met'
+        : 'missed'
+      : '–';
+    const goalText =
+      theirs === undefined
+        ? `${higher ? '≥' : '≤'} ${goal} ${unit}`
+        : `${higher ? '≥' : '≤'} ${goal}×`;
+    rows.push(
+      `| ${figure} | ${fmt(ours, 2)} ${unit} | ${theirs === undefined ? '' : `${fmt(theirs, 2)} ${unit}`} | ${theirs === undefined ? '' : `${fmt(ratio, 2)}×`} | ${goalText} | ${met} |`,
+    );
+  };
+  const perStream = (run?: TargetRun) => {
+    const step = run?.idle.at(-1);
+    return step ? step.bytesPerStream / 1024 : NaN;
+  };
+  if (bare && herald.idle.length > 0 && bare.idle.length > 0) {
+    row(
+      'memory per idle stream (largest step)',
+      perStream(herald),
+      perStream(bare),
+      'KB',
+      2,
+      false,
+    );
+  }
+  if (bare?.opening?.cpuMsPerStream !== undefined && herald.opening?.cpuMsPerStream !== undefined) {
+    row(
+      'server CPU per opened stream',
+      herald.opening.cpuMsPerStream,
+      bare.opening.cpuMsPerStream,
+      'ms',
+      3,
+      false,
+    );
+  }
+  if (herald.storm) {
+    row(
+      `reconnect storm, ${herald.storm.streams} streams`,
+      herald.storm.seconds,
+      undefined,
+      's',
+      10,
+      false,
+    );
+  }
+  if (bare && herald.rates.length > 0 && bare.rates.length > 0) {
+    row(
+      'live deliveries per CPU-second',
+      capacity(herald, 'live'),
+      capacity(bare, 'live'),
+      '',
+      0.5,
+      true,
+    );
+    row(
+      'stored deliveries per CPU-second (vs bare live)',
+      capacity(herald, 'stored'),
+      capacity(bare, 'live'),
+      '',
+      0.33,
+      true,
+    );
+  }
+  const stored1000 = herald.rates.find((entry) => entry.kind === 'stored' && entry.rate === 1000);
+  if (stored1000) {
+    row(
+      `p99 at 1,000 stored/s, ${plan.streams} streams`,
+      stored1000.latencyMs.p99,
+      undefined,
+      'ms',
+      50,
+      false,
+    );
+  }
+  const postgres = ingest?.find((entry) => entry.storage === 'postgres');
+  if (postgres) row('ingest on PostgreSQL', postgres.rowsPerSecond, undefined, '/s', 10000, true);
+  if (naive && herald.rates.length > 0 && naive.rates.length > 0) {
+    const best = (run: TargetRun) =>
+      Math.max(...run.rates.map((entry) => entry.deliveriesPerSecond));
+    row(
+      `deliveries/s at ${plan.streams} streams (best rate)`,
+      best(herald),
+      best(naive),
+      '/s',
+      10,
+      true,
+    );
+  }
+  if (rows.length === 0) return [];
+  return [
+    '### Targets (issue 18), Herald against the baselines of this run',
+    '',
+    '| figure | Herald | baseline | Herald / baseline | goal | |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+  ];
 }
 
 /** Rewrites the results part of docs/BENCHMARKS.md and the charts it shows. */

@@ -9,6 +9,7 @@ import { DatabaseModule } from './database/database.module';
 import { DemoModule } from './demo/demo.module';
 import { HealthModule } from './health/health.module';
 import { LoggingModule } from './logging/logging.module';
+import { AmqpRealtimeBus } from './messaging/amqp-realtime-bus';
 import { MessagingModule } from './messaging/messaging.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { NotificationsModule } from './notifications/notifications.module';
@@ -23,7 +24,7 @@ import { RealtimeModule } from './realtime/realtime.module';
     AuthModule,
     NotificationsModule,
     MessagingModule,
-    RealtimeModule,
+    RealtimeModule.register(AmqpRealtimeBus),
     AdminModule,
     HealthModule,
     DemoModule,

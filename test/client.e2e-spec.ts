@@ -4,7 +4,7 @@ import {
   HeraldClientEvents,
   HeraldError,
 } from '../client/src/herald-client';
-import { REPLAY_LIMIT } from '../src/realtime/streams';
+import { REPLAY_LIMIT } from '../src/realtime/stream';
 import { deleteTopology, TestBroker } from './support/amqp';
 import { RunningHerald, startHerald } from './support/herald';
 import { storeNotifications } from './support/notifications';

@@ -1,4 +1,5 @@
-import { REPLAY_LIMIT, Streams } from '../src/realtime/streams';
+import { REPLAY_LIMIT } from '../src/realtime/stream';
+import { Streams } from '../src/realtime/streams';
 import { loadConfig } from '../src/config/herald-config';
 import { deleteTopology, TestBroker } from './support/amqp';
 import { RunningHerald, startHerald } from './support/herald';

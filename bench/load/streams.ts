@@ -5,7 +5,9 @@
  * `sentAt` (ms since the epoch) in its data, by event name.
  *
  * Parent → child: { kind: 'open', base, users: string[], tabs, token?: { secret } | undefined,
- * path }, { kind: 'collect' } (answered with the samples since the last collect), { kind: 'stop' }.
+ * path }, { kind: 'collect' } (answered with the samples since the last collect),
+ * { kind: 'reopen', base } (every stream at once, with its Last-Event-ID, as browsers do after a
+ * restart; answered once all are open), { kind: 'stop' }.
  */
 import { request } from 'node:http';
 import { SignJWT } from 'jose';
@@ -23,18 +25,30 @@ interface OpenCommand {
   secret?: string;
 }
 
-type Command = OpenCommand | { kind: 'collect' } | { kind: 'stop' };
+type Command =
+  OpenCommand | { kind: 'collect' } | { kind: 'reopen'; base: string } | { kind: 'stop' };
+
+/** One stream as a browser keeps it: where it goes, and the last `id:` it received. */
+interface Opened {
+  path: string;
+  headers: Record<string, string>;
+  lastEventId?: string;
+  close: () => void;
+}
+
+const opened: Opened[] = [];
 
 const samples: Record<string, number[]> = {};
 let received = 0;
 let cpuMark = process.cpuUsage();
 
-function onFrame(frame: string): void {
+function onFrame(frame: string, stream: Opened): void {
   let name = 'message';
   let data = '';
   for (const line of frame.split('\n')) {
     if (line.startsWith('event: ')) name = line.slice(7);
     else if (line.startsWith('data: ')) data += line.slice(6);
+    else if (line.startsWith('id: ')) stream.lastEventId = line.slice(4);
   }
   if (!data.includes('sentAt')) return;
   const sentAt = /"sentAt":(\d+)/.exec(data)?.[1];
@@ -43,32 +57,37 @@ function onFrame(frame: string): void {
   (samples[name] ??= []).push(Date.now() - Number(sentAt));
 }
 
-function open(base: string, path: string, headers: Record<string, string>): Promise<void> {
+function open(base: string, stream: Opened): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = request(`${base}${path}`, { headers, agent: false }, (response) => {
+    const headers = stream.lastEventId
+      ? { ...stream.headers, 'last-event-id': stream.lastEventId }
+      : stream.headers;
+    const req = request(`${base}${stream.path}`, { headers, agent: false }, (response) => {
       if (response.statusCode !== 200) {
-        reject(new Error(`${path}: HTTP ${response.statusCode}`));
+        reject(new Error(`${stream.path}: HTTP ${response.statusCode}`));
         response.resume();
         return;
       }
       response.setEncoding('utf8');
+      response.on('error', () => undefined); // the server went away: a reopen follows
       let pending = '';
-      let opened = false;
+      let first = true;
       response.on('data', (chunk: string) => {
         pending += chunk;
         let end: number;
         while ((end = pending.indexOf('\n\n')) >= 0) {
           // Open = the first event arrived (the server's first unread-count, sent once the
           // stream is live); the headers alone come earlier.
-          if (!opened && pending.slice(0, end).includes('event: ')) {
-            opened = true;
+          if (first && pending.slice(0, end).includes('event: ')) {
+            first = false;
             resolve();
           }
-          onFrame(pending.slice(0, end));
+          onFrame(pending.slice(0, end), stream);
           pending = pending.slice(end + 2);
         }
       });
     });
+    stream.close = () => req.destroy();
     req.on('error', reject);
     req.end();
   });
@@ -89,8 +108,11 @@ async function openAll(command: OpenCommand): Promise<void> {
       headers = { ...headers, authorization: `Bearer ${token}` };
     }
     const path = command.path.replace('{user}', encodeURIComponent(user));
-    for (let tab = 0; tab < command.tabs; tab += 1)
-      work.push(() => open(command.base, path, headers));
+    for (let tab = 0; tab < command.tabs; tab += 1) {
+      const stream: Opened = { path, headers, close: () => undefined };
+      opened.push(stream);
+      work.push(() => open(command.base, stream));
+    }
   }
   for (let start = 0; start < work.length; start += batch) {
     await Promise.all(work.slice(start, start + batch).map((task) => task()));
@@ -100,6 +122,12 @@ async function openAll(command: OpenCommand): Promise<void> {
 process.on('message', (command: Command) => {
   if (command.kind === 'open') {
     openAll(command).then(
+      () => process.send!({ kind: 'opened' }),
+      (error: unknown) => process.send!({ kind: 'error', message: String(error) }),
+    );
+  } else if (command.kind === 'reopen') {
+    for (const stream of opened) stream.close();
+    Promise.all(opened.map((stream) => open(command.base, stream))).then(
       () => process.send!({ kind: 'opened' }),
       (error: unknown) => process.send!({ kind: 'error', message: String(error) }),
     );

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { MessagingModule } from '../messaging/messaging.module';
 import { NotificationsModule } from '../notifications/notifications.module';
-import { RealtimeModule } from '../realtime/realtime.module';
 import { AdminDeadLettersController } from './admin-dead-letters.controller';
 import { AdminInspectController } from './admin-inspect.controller';
 import { AdminMessagesController } from './admin-messages.controller';
@@ -10,7 +9,7 @@ import { AdminTopicsController } from './admin-topics.controller';
 
 /** `/api/v1/admin/*`: every route needs the `admin` role. */
 @Module({
-  imports: [NotificationsModule, MessagingModule, RealtimeModule],
+  imports: [NotificationsModule, MessagingModule],
   controllers: [
     AdminMessagesController,
     AdminInspectController,

@@ -2,14 +2,13 @@ import { INestApplication, Module } from '@nestjs/common';
 import { HeraldConfig } from '../config/herald-config';
 import { HeraldMetrics } from '../metrics/herald-metrics';
 import { NotificationsModule } from '../notifications/notifications.module';
-import { RealtimeModule } from '../realtime/realtime.module';
 import { AmqpPublisher } from './amqp-publisher';
 import { AmqpServer } from './amqp-server';
 import { DeadLetters } from './dead-letters';
 import { IngestController } from './ingest.controller';
 
 @Module({
-  imports: [NotificationsModule, RealtimeModule],
+  imports: [NotificationsModule],
   controllers: [IngestController],
   providers: [
     AmqpPublisher,

@@ -20,11 +20,18 @@ export class HeraldMetrics {
     registers: [this.registry],
   });
 
-  readonly deliveries = new Counter({
+  /** Frames written since the last scrape, by event name: counted without prom-client's label lookup. */
+  private readonly pendingDeliveries = new Map<string, number>();
+
+  private readonly deliveries = new Counter({
     name: 'herald_deliveries_total',
     help: 'Events written to SSE streams, by event name',
     labelNames: ['event'] as const,
     registers: [this.registry],
+    collect: () => {
+      for (const [event, count] of this.pendingDeliveries) this.deliveries.inc({ event }, count);
+      this.pendingDeliveries.clear();
+    },
   });
 
   readonly replayed = new Counter({
@@ -50,6 +57,11 @@ export class HeraldMetrics {
   constructor() {
     // Process CPU, memory, handles, GC and event-loop lag (nodejs_eventloop_lag_*).
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** One event written to an SSE stream (the hot path: one call per frame per stream). */
+  delivered(event: string): void {
+    this.pendingDeliveries.set(event, (this.pendingDeliveries.get(event) ?? 0) + 1);
   }
 
   /** A gauge whose value is read from `read` at every scrape. */

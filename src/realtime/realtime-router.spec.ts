@@ -5,8 +5,29 @@ import type { Inbox } from '../notifications/inbox/inbox';
 import type { Topics } from '../notifications/audience/topics';
 import { Subject } from 'rxjs';
 import { BusMessage, EVERYONE_KEY, RealtimeBus, userKey } from './realtime-bus';
-import { RealtimeRouter, StreamSignal } from './realtime-router';
+import { RealtimeRouter } from './realtime-router';
 import { StreamRegistry } from './stream-registry';
+import type { StreamSignal } from './stream-signal';
+import { UnreadCounts } from './unread-counts';
+
+/** The other instances: what this one publishes, and what they send it. */
+class FakeBus extends RealtimeBus {
+  readonly published: { keys: string[]; message: BusMessage }[] = [];
+  readonly remote = new Subject<BusMessage>();
+  readonly remote$ = this.remote.asObservable();
+
+  bind(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  unbind(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  publish(keys: string[], message: BusMessage): void {
+    this.published.push({ keys, message });
+  }
+}
 
 const alice: Recipient = { userId: 'alice', tenantId: null };
 
@@ -30,7 +51,7 @@ function notification(id: string): Notification {
 
 /** The router with a real registry and events, and a database whose unread state we set. */
 function setUp() {
-  const registry = new StreamRegistry<StreamSignal>();
+  const registry = new StreamRegistry();
   const events = new InboxEvents();
   /** `gate`: when set, a read answers (what was stored when it began) only once it resolves. */
   const stored: UnreadState & { reads: number; gate?: Promise<void> } = {
@@ -46,28 +67,24 @@ function setUp() {
       return new Map(recipients.map((r) => [recipientKey(r), { count, position }]));
     },
   } as unknown as Inbox;
-  const published: { keys: string[]; message: BusMessage }[] = [];
-  const remote = new Subject<BusMessage>();
-  const bus = {
-    publish: (keys: string[], message: BusMessage) => published.push({ keys, message }),
-    remote$: remote.asObservable(),
-  };
+  const bus = new FakeBus();
+  const counts = new UnreadCounts(registry, notifications);
   const router = new RealtimeRouter(
     registry,
-    notifications,
+    counts,
     {} as Topics,
     events,
-    bus as unknown as RealtimeBus,
+    bus,
     new HeraldMetrics(),
   );
   router.onModuleInit();
   const open = (count: number, position: string, nextExpiry?: Date) => {
     const received: StreamSignal[] = [];
-    registry.add(alice, (signal) => received.push(signal));
-    router.opened(alice, { count, position, nextExpiry });
+    registry.add(alice, { receive: (signal) => received.push(signal) });
+    counts.opened(alice, { count, position, nextExpiry });
     return received;
   };
-  return { router, events, stored, open, published, remote };
+  return { router, events, stored, open, published: bus.published, remote: bus.remote };
 }
 
 const counts = (signals: StreamSignal[]) =>

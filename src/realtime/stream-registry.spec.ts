@@ -17,11 +17,12 @@ describe('StreamRegistry.reserve', () => {
   it('gives a place back once, whether the stream was added or the request ended first', () => {
     const registry = new StreamRegistry();
     const release = registry.reserve(ada, 1)!;
-    const remove = registry.add(ada, () => undefined);
+    const stream = { receive: () => undefined };
+    registry.add(ada, stream);
     release();
     release(); // the request's close after the add: no second give-back
     expect(registry.reserve(ada, 1)).toBeNull(); // the added stream holds the place
-    remove();
+    registry.remove(ada, stream);
     expect(registry.reserve(ada, 1)).not.toBeNull();
   });
 });

@@ -1,17 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { Recipient, recipientKey } from '../notifications/notification';
+import type { SignalReceiver, StreamSignal } from './stream-signal';
 
-export type StreamListener<T> = (event: T) => void;
-
-interface Entry<T> {
+interface Entry {
   recipient: Recipient;
-  listeners: Set<StreamListener<T>>;
+  streams: Set<SignalReceiver>;
 }
 
 /** Who is connected here: recipient → that recipient's open streams (every tab). */
 @Injectable()
-export class StreamRegistry<T = unknown> {
-  private readonly streams = new Map<string, Entry<T>>();
+export class StreamRegistry {
+  private readonly entries = new Map<string, Entry>();
   /** Streams accepted but not added yet, per recipient: they count toward the cap. */
   private readonly reserved = new Map<string, number>();
 
@@ -36,44 +35,47 @@ export class StreamRegistry<T = unknown> {
     };
   }
 
-  /** Adds a stream; answers the function that removes it. */
-  add(recipient: Recipient, listener: StreamListener<T>): () => void {
+  /** Adds a stream; answers whether it is the recipient's first here. */
+  add(recipient: Recipient, stream: SignalReceiver): boolean {
     const key = recipientKey(recipient);
-    let entry = this.streams.get(key);
-    if (!entry) {
-      entry = {
-        recipient: { userId: recipient.userId, tenantId: recipient.tenantId },
-        listeners: new Set(),
-      };
-      this.streams.set(key, entry);
+    const entry = this.entries.get(key);
+    if (entry) {
+      entry.streams.add(stream);
+      return false;
     }
-    const mine = entry;
-    mine.listeners.add(listener);
-    return () => {
-      mine.listeners.delete(listener);
-      if (mine.listeners.size === 0 && this.streams.get(key) === mine) this.streams.delete(key);
-    };
+    const { userId, tenantId } = recipient;
+    this.entries.set(key, { recipient: { userId, tenantId }, streams: new Set([stream]) });
+    return true;
+  }
+
+  /** Removes a stream; answers whether it was the recipient's last here. */
+  remove(recipient: Recipient, stream: SignalReceiver): boolean {
+    const key = recipientKey(recipient);
+    const entry = this.entries.get(key);
+    if (!entry?.streams.delete(stream) || entry.streams.size > 0) return false;
+    this.entries.delete(key);
+    return true;
   }
 
   /** Delivers to the recipient's streams only: the cost does not grow with other users. */
-  deliver(recipient: Recipient, event: T): void {
-    const entry = this.streams.get(recipientKey(recipient));
-    if (!entry) return;
-    for (const listener of [...entry.listeners]) listener(event);
+  deliver(recipient: Recipient, signal: StreamSignal): void {
+    const entry = this.entries.get(recipientKey(recipient));
+    // A stream that ends while receiving leaves the set: iterating a Set allows that.
+    if (entry) for (const stream of entry.streams) stream.receive(signal);
   }
 
   /** The recipient's open streams here. */
   streamsOf(recipient: Recipient): number {
-    return this.streams.get(recipientKey(recipient))?.listeners.size ?? 0;
+    return this.entries.get(recipientKey(recipient))?.streams.size ?? 0;
   }
 
   isConnected(recipient: Recipient): boolean {
-    return this.streams.has(recipientKey(recipient));
+    return this.entries.has(recipientKey(recipient));
   }
 
   /** Every recipient of the tenant with a stream here (for a broadcast). */
   *recipientsOf(tenantId: string | null): Iterable<Recipient> {
-    for (const { recipient } of this.streams.values()) {
+    for (const { recipient } of this.entries.values()) {
       if (recipient.tenantId === tenantId) yield recipient;
     }
   }
@@ -82,17 +84,15 @@ export class StreamRegistry<T = unknown> {
   count(tenantId?: string | null): { connections: number; users: number } {
     let connections = 0;
     let users = 0;
-    for (const { recipient, listeners } of this.streams.values()) {
+    for (const { recipient, streams } of this.entries.values()) {
       if (tenantId !== undefined && recipient.tenantId !== tenantId) continue;
-      connections += listeners.size;
+      connections += streams.size;
       users += 1;
     }
     return { connections, users };
   }
 
   get connections(): number {
-    let total = 0;
-    for (const { listeners } of this.streams.values()) total += listeners.size;
-    return total;
+    return this.count().connections;
   }
 }

@@ -1,12 +1,9 @@
 import type { MessageEvent } from '@nestjs/common';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
-import type { HeraldConfig } from '../config/herald-config';
-import type { HeraldMetrics } from '../metrics/herald-metrics';
 import type { Notification } from '../notifications/notification';
-import type { Inbox } from '../notifications/inbox/inbox';
-import type { StreamSignal } from './realtime-router';
-import { StreamRegistry } from './stream-registry';
-import { Streams } from './streams';
+import { Observable } from 'rxjs';
+import { Stream, StreamContext } from './stream';
+import type { StreamSignal } from './stream-signal';
 
 const ada: AuthenticatedUser = {
   userId: 'ada',
@@ -24,29 +21,32 @@ function created(id: string, previousId: string | null): StreamSignal {
  * One open stream of `ada`, storage at `position` (nothing to replay), with the router left out.
  */
 async function openStream(position: string, lastEventId?: string) {
-  const registry = new StreamRegistry<StreamSignal>();
-  const service = new Streams(
-    registry,
-    { attach: () => Promise.resolve(), opened: () => undefined, detach: () => undefined } as never,
-    {
-      unreadState: () => Promise.resolve({ count: 0, position }),
-      listAfter: () => Promise.resolve([]),
-    } as unknown as Inbox,
-    { sse: { heartbeatMs: 3_600_000 } } as HeraldConfig,
-    {
-      gauge: () => undefined,
-      deliveries: { inc: () => undefined },
+  const inbox = {
+    unreadState: () => Promise.resolve({ count: 0, position }),
+    listAfter: () => Promise.resolve([] as Notification[]),
+    reached: () => Promise.resolve(true),
+  };
+  const context: StreamContext = {
+    inbox,
+    router: { attach: () => Promise.resolve() },
+    counts: { opened: () => undefined },
+    metrics: {
+      delivered: () => undefined,
       latency: { observe: () => undefined },
       replayed: { inc: () => undefined },
-    } as unknown as HeraldMetrics,
-  );
+    },
+    logger: { warn: () => undefined },
+  };
   const frames: MessageEvent[] = [];
   let ended = false;
-  const subscription = service
-    .stream(ada, lastEventId)
-    .subscribe({ next: (frame) => frames.push(frame), complete: () => (ended = true) });
+  let stream: Stream | undefined;
+  const subscription = new Observable<MessageEvent>((subscriber) => {
+    stream = new Stream(context, ada, subscriber);
+    void stream.open(lastEventId);
+    return () => stream?.close();
+  }).subscribe({ next: (frame) => frames.push(frame), complete: () => (ended = true) });
   while (frames.length === 0) await Promise.resolve(); // the first unread-count: live
-  const deliver = (signal: StreamSignal) => registry.deliver(ada, signal);
+  const deliver = (signal: StreamSignal) => stream!.receive(signal);
   const sent = () =>
     frames
       .filter((frame) => frame.type === 'notification')
@@ -54,7 +54,7 @@ async function openStream(position: string, lastEventId?: string) {
   return { frames, sent, deliver, ended: () => ended, close: () => subscription.unsubscribe() };
 }
 
-describe('Streams: notifications stored on two instances', () => {
+describe('Stream: notifications stored on two instances', () => {
   afterEach(() => jest.useRealTimers());
 
   it('sends them in the order they were stored, whatever order they arrive in', async () => {

@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import type { Channel, ConsumeMessage } from 'amqplib';
+import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
+import { Observable, Subject } from 'rxjs';
+import { ThrottledWarning } from '../common/throttled-warning';
+import { HeraldConfig } from '../config/herald-config';
+import { HeraldMetrics } from '../metrics/herald-metrics';
+import { parseBusMessage } from '../realtime/bus-message';
+import { BusMessage, EVERYONE_KEY, RealtimeBus } from '../realtime/realtime-bus';
+import { closeBroker, connectBroker, watchChannel } from './amqp-connection';
+import { amqpTopology } from './amqp-topology';
+
+const INSTANCE_HEADER = 'x-herald-instance';
+/** Changes held while the broker is away; past this they are dropped (clients replay). */
+const MAX_BUFFERED = 10_000;
+
+/**
+ * The RealtimeBus over RabbitMQ. Each instance
+ * has its own exclusive queue on the `<exchange>.realtime` direct exchange and binds it to the
+ * routing key of every user with a stream open here, and of every topic they follow, so an
+ * instance receives what concerns its own users only, however many instances and users there
+ * are. A live event goes out once, with one routing key per target (AMQP `CC`): the broker puts
+ * it in each instance's queue at most once. A burst of inbox changes goes out as one message to
+ * every instance. Messages are fire-and-forget: a client that misses a
+ * change live replays it from storage when it reconnects (live events are not replayed).
+ */
+@Injectable()
+export class AmqpRealtimeBus extends RealtimeBus implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(AmqpRealtimeBus.name);
+  private readonly dropped = new ThrottledWarning(this.logger);
+  private readonly instanceId = randomUUID();
+  private readonly exchange: string;
+  private readonly remote = new Subject<BusMessage>();
+  /** What other instances published, for the users with a stream here. */
+  readonly remote$: Observable<BusMessage> = this.remote.asObservable();
+  private readonly wanted = new Set<string>([EVERYONE_KEY]);
+  private connection?: AmqpConnectionManager;
+  private channel?: ChannelWrapper;
+  private queue?: string;
+
+  constructor(
+    private readonly config: HeraldConfig,
+    private readonly metrics: HeraldMetrics,
+  ) {
+    super();
+    this.exchange = amqpTopology(config.amqp).realtimeExchange;
+  }
+
+  onModuleInit(): void {
+    this.connection = connectBroker(this.config.amqp.urls, 'herald-realtime', this.logger);
+    this.channel = watchChannel(
+      this.connection.createChannel({ setup: (channel: Channel) => this.setup(channel) }),
+      'herald-realtime',
+      this.logger,
+    );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await closeBroker(this.channel, this.connection);
+  }
+
+  /** Starts receiving what is routed by `key`; resolves once the broker has the binding. */
+  async bind(key: string): Promise<void> {
+    this.wanted.add(key);
+    // While disconnected, setup() binds everything wanted on the next connect.
+    if (this.queue) await this.channel?.bindQueue(this.queue, this.exchange, key);
+  }
+
+  async unbind(key: string): Promise<void> {
+    this.wanted.delete(key);
+    if (this.queue) await this.channel?.unbindQueue(this.queue, this.exchange, key);
+  }
+
+  /** Sends one message to every instance bound to any of `keys`. */
+  publish(keys: string[], message: BusMessage): void {
+    const channel = this.channel;
+    if (keys.length === 0 || !channel || channel.queueLength() >= MAX_BUFFERED) return;
+    const [first, ...rest] = keys;
+    channel
+      .publish(this.exchange, first, Buffer.from(JSON.stringify(message)), {
+        contentType: 'application/json',
+        headers: { [INSTANCE_HEADER]: this.instanceId },
+        ...(rest.length > 0 && { CC: rest }),
+      })
+      .catch((error: unknown) => this.logger.debug(`Not forwarded: ${String(error)}`));
+  }
+
+  private async setup(channel: Channel): Promise<void> {
+    this.queue = undefined;
+    await channel.assertExchange(this.exchange, 'direct', { durable: true });
+    const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+    this.queue = queue; // from here on bind() binds too; binding twice is harmless
+    for (const key of this.wanted) await channel.bindQueue(queue, this.exchange, key);
+    await channel.consume(queue, (message) => message && this.receive(message), { noAck: true });
+  }
+
+  private receive(message: ConsumeMessage): void {
+    const headers = message.properties.headers;
+    if (headers?.[INSTANCE_HEADER] === this.instanceId) return; // delivered here already
+    let parsed: BusMessage;
+    try {
+      parsed = parseBusMessage(message.content);
+    } catch (error) {
+      this.metrics.busDropped.inc({ reason: 'unreadable' });
+      this.dropped.warn(
+        `Dropped a realtime message from ${JSON.stringify(message.fields.routingKey.slice(0, 64))}: ${(error as Error).message}`,
+      );
+      return;
+    }
+    this.remote.next(parsed);
+  }
+}
