@@ -6,6 +6,7 @@ import {
   ThrottlerOptions,
 } from '@nestjs/throttler';
 import { HeraldConfig } from '../config/herald-config';
+import { CounterThrottlerStorage } from './counter-throttler-storage';
 import type { AuthenticatedRequest } from './current-user.decorator';
 
 /** Headers a browser on another origin may read (see CORS in app.setup.ts). */
@@ -20,7 +21,7 @@ export const RATE_LIMIT_HEADERS = [
 const PER_IP = 'ip';
 const MINUTE_MS = 60_000;
 
-/** Both limits, per minute, counted in this instance's memory. */
+/** Both limits, per minute, counted in this instance's memory (CounterThrottlerStorage). */
 export const RateLimits = ThrottlerModule.forRootAsync({
   inject: [HeraldConfig],
   useFactory: (config: HeraldConfig) => ({
@@ -28,6 +29,7 @@ export const RateLimits = ThrottlerModule.forRootAsync({
       { name: PER_IP, ttl: MINUTE_MS, limit: config.http.rateLimit.perIp },
       { ttl: MINUTE_MS, limit: config.http.rateLimit.perUser },
     ],
+    storage: new CounterThrottlerStorage(),
   }),
 });
 

@@ -61,6 +61,21 @@ describe('parseBusMessage', () => {
       at: '2026-12-01T10:00:00.000Z',
     },
     { kind: 'batch', events: [{ kind: 'created', notification }] },
+    {
+      kind: 'batch',
+      events: [
+        { kind: 'created', notification },
+        {
+          kind: 'live',
+          tenantId: null,
+          userIds: ['ada'],
+          topics: [],
+          broadcast: false,
+          type: 'x',
+          data: {},
+        },
+      ],
+    },
   ])('accepts what Herald sends: %j', (message) => {
     expect(parseBusMessage(json(message))).toEqual(message);
   });
@@ -93,7 +108,8 @@ describe('parseBusMessage', () => {
     [JSON.stringify({ kind: 'created', notification, previousId: 'x' }), 'previousId'],
     [JSON.stringify({ kind: 'updated', recipient: 'ada', id: '1' }), 'recipient'],
     [JSON.stringify({ kind: 'batch', events: [{}] }), 'events.0.kind'],
-    [JSON.stringify({ kind: 'batch', events: [{ kind: 'live' }] }), 'events.0.kind'],
+    [JSON.stringify({ kind: 'batch', events: [{ kind: 'live' }] }), 'events.0.tenantId'],
+    [JSON.stringify({ kind: 'batch', events: [{ kind: 'batch', events: [] }] }), 'events.0.kind'],
     [JSON.stringify({ kind: 'live', userIds: 'ada' }), 'tenantId'],
     [
       JSON.stringify({ kind: 'created', notification: { ...notification, data: deep(100) } }),

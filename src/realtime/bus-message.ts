@@ -73,18 +73,23 @@ const inboxEvent = z.discriminatedUnion('kind', [
   }),
 ]);
 
+const liveEvent = z.object({
+  kind: z.literal('live'),
+  tenantId: tenant,
+  userIds: z.array(name).max(1000),
+  topics: z.array(name).max(100),
+  broadcast: z.boolean(),
+  type: name,
+  data: record,
+});
+
 const busMessage = z.discriminatedUnion('kind', [
   ...inboxEvent.options,
+  liveEvent,
   z.object({
-    kind: z.literal('live'),
-    tenantId: tenant,
-    userIds: z.array(name).max(1000),
-    topics: z.array(name).max(100),
-    broadcast: z.boolean(),
-    type: name,
-    data: record,
+    kind: z.literal('batch'),
+    events: z.array(z.discriminatedUnion('kind', [...inboxEvent.options, liveEvent])).max(100_000),
   }),
-  z.object({ kind: z.literal('batch'), events: z.array(inboxEvent).max(100_000) }),
 ]);
 
 /**

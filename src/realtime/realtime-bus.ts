@@ -5,10 +5,11 @@ import { Recipient, recipientKey } from '../notifications/notification';
 import type { LiveEvent } from './live-event.command';
 
 /**
- * What travels between instances: an inbox change, a live event, or a burst of inbox changes
- * (routed to every instance: see RealtimeRouter).
+ * What travels between instances: an inbox change, a live event, or a burst of both (routed to
+ * every instance: see RealtimeRouter).
  */
-export type BusMessage = InboxEvent | LiveEvent | { kind: 'batch'; events: InboxEvent[] };
+export type BusMessage =
+  InboxEvent | LiveEvent | { kind: 'batch'; events: (InboxEvent | LiveEvent)[] };
 
 const hash = (text: string) => createHash('sha1').update(text).digest('hex');
 

@@ -245,18 +245,23 @@ describe('RealtimeRouter unread counts', () => {
 });
 
 describe('RealtimeRouter and the other instances', () => {
-  it('forwards a few changes one message per recipient, and a burst as one message to all', async () => {
-    const { events, published } = setUp();
+  it('forwards a few changes one message each, and a burst (live events too) as one message to all', async () => {
+    const { events, published, router } = setUp();
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
     events.emit(created('1'));
     events.emit(created('2'));
-    await Promise.resolve();
+    await nextTurn();
     expect(published.map((each) => each.keys)).toEqual([[userKey(alice)], [userKey(alice)]]);
     published.length = 0;
     for (let id = 10; id < 50; id += 1) events.emit(created(String(id)));
-    await Promise.resolve();
+    const live = { tenantId: null, userIds: ['bob'], topics: [], broadcast: false, data: {} };
+    router.pushLive({ kind: 'live', type: 'typing', ...live });
+    await nextTurn();
     expect(published).toHaveLength(1);
     expect(published[0].keys).toEqual([EVERYONE_KEY]);
-    expect(published[0].message).toMatchObject({ kind: 'batch', events: { length: 40 } });
+    const batch = published[0].message as Extract<BusMessage, { kind: 'batch' }>;
+    expect(batch.events).toHaveLength(41);
+    expect(batch.events.at(-1)).toMatchObject({ kind: 'live', type: 'typing' }); // in order
   });
 
   it('routes each change of a burst from another instance to the streams here', () => {

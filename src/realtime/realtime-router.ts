@@ -13,11 +13,18 @@ import { TopicIndex } from './topic-index';
 import { UnreadCounts } from './unread-counts';
 
 /**
- * From this many inbox changes in one tick (a fan-out page, a batch of stored notifications) on,
- * they go to the other instances as one message to all of them, rather than one message per
- * recipient: publishing costs far more per message than skipping a recipient not connected here.
+ * From this many inbox changes and live events in one turn (a fan-out page, a batch of stored
+ * notifications, a burst of live events) on, they go to the other instances as one message to
+ * all of them, rather than one message each: publishing (and receiving) costs far more per
+ * message than skipping a recipient not connected here.
  */
 const BUS_BATCH_MIN = 32;
+
+/** What goes to the other instances, and under which routing keys when it goes alone. */
+interface Outgoing {
+  keys: string[];
+  message: InboxEvent | LiveEvent;
+}
 
 function recipientOf(event: InboxEvent): Recipient {
   return event.kind === 'created' ? event.notification : event.recipient;
@@ -34,8 +41,8 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(RealtimeRouter.name);
   private readonly failures = new ThrottledWarning(this.logger);
   private readonly topicIndex = new TopicIndex();
-  /** Inbox changes of this tick, for the other instances. */
-  private outgoing: InboxEvent[] = [];
+  /** Inbox changes and live events of this turn, for the other instances. */
+  private outgoing: Outgoing[] = [];
   private subscription?: Subscription;
 
   constructor(
@@ -53,7 +60,7 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
     this.subscription = this.events.events$.subscribe((event) =>
       this.guarded(() => {
         this.route(event);
-        this.forward(event);
+        this.forward([userKey(recipientOf(event))], event);
       }),
     );
     this.subscription.add(
@@ -107,7 +114,7 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
   /** A live event from this instance: to the recipients here, and to the other instances. */
   pushLive(event: LiveEvent): void {
     this.deliverLive(event);
-    this.bus.publish(
+    this.forward(
       [
         ...event.userIds.map((userId) => userKey({ userId, tenantId: event.tenantId })),
         ...event.topics.map((topic) => topicKey(event.tenantId, topic)),
@@ -117,23 +124,31 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
     );
   }
 
-  /** Queues an inbox change for the other instances; what one tick changed leaves together. */
-  private forward(event: InboxEvent): void {
-    if (this.outgoing.push(event) > 1) return;
-    queueMicrotask(() => {
-      const events = this.outgoing;
+  /**
+   * Queues a change for the other instances; what one turn of the event loop produced leaves
+   * together, in order: one message each, or one batch to every instance.
+   */
+  private forward(keys: string[], message: InboxEvent | LiveEvent): void {
+    if (this.outgoing.push({ keys, message }) > 1) return;
+    setImmediate(() => {
+      const outgoing = this.outgoing;
       this.outgoing = [];
-      if (events.length >= BUS_BATCH_MIN) {
+      if (outgoing.length >= BUS_BATCH_MIN) {
+        const events = outgoing.map((each) => each.message);
         this.bus.publish([EVERYONE_KEY], { kind: 'batch', events });
         return;
       }
-      for (const each of events) this.bus.publish([userKey(recipientOf(each))], each);
+      for (const { keys, message } of outgoing) this.bus.publish(keys, message);
     });
   }
 
   private receive(message: BusMessage): void {
+    if (message.kind === 'batch') for (const event of message.events) this.receiveOne(event);
+    else this.receiveOne(message);
+  }
+
+  private receiveOne(message: InboxEvent | LiveEvent): void {
     if (message.kind === 'live') this.deliverLive(message);
-    else if (message.kind === 'batch') for (const event of message.events) this.route(event);
     else this.route(message);
   }
 
