@@ -21,7 +21,7 @@ const MAX_BUFFERED = 10_000;
  * routing key of every user with a stream open here, and of every topic they follow, so an
  * instance receives what concerns its own users only, however many instances and users there
  * are. A live event goes out once, with one routing key per target (AMQP `CC`): the broker puts
- * it in each instance's queue at most once. A burst of inbox changes goes out as one message to
+ * it in each instance's queue at most once. A burst of changes goes out as one message to
  * every instance. Messages are fire-and-forget: a client that misses a
  * change live replays it from storage when it reconnects (live events are not replayed).
  */

@@ -126,20 +126,27 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
 
   /**
    * Queues a change for the other instances; what one turn of the event loop produced leaves
-   * together, in order: one message each, or one batch to every instance.
+   * together, in order: one message each, or one batch to every instance. Inbox changes and live
+   * events batch apart: an instance older than live batches drops those only.
    */
   private forward(keys: string[], message: InboxEvent | LiveEvent): void {
     if (this.outgoing.push({ keys, message }) > 1) return;
     setImmediate(() => {
       const outgoing = this.outgoing;
       this.outgoing = [];
-      if (outgoing.length >= BUS_BATCH_MIN) {
-        const events = outgoing.map((each) => each.message);
-        this.bus.publish([EVERYONE_KEY], { kind: 'batch', events });
-        return;
-      }
-      for (const { keys, message } of outgoing) this.bus.publish(keys, message);
+      const live = (each: Outgoing) => each.message.kind === 'live';
+      this.publish(outgoing.filter((each) => !live(each)));
+      this.publish(outgoing.filter(live));
     });
+  }
+
+  private publish(outgoing: Outgoing[]): void {
+    if (outgoing.length >= BUS_BATCH_MIN) {
+      const events = outgoing.map((each) => each.message);
+      this.bus.publish([EVERYONE_KEY], { kind: 'batch', events });
+      return;
+    }
+    for (const { keys, message } of outgoing) this.bus.publish(keys, message);
   }
 
   private receive(message: BusMessage): void {
