@@ -158,18 +158,23 @@ class Load {
   }
 
   /** Every stream reopens at once against `base`, with its Last-Event-ID; resolves once all are. */
-  async reopen(base: string): Promise<void> {
-    await Promise.all(
+  async reopen(base: string): Promise<number> {
+    const retries = await Promise.all(
       this.children.map(
         (child) =>
-          new Promise<void>((resolve, reject) => {
-            child.once('message', (message: { kind: string; message?: string }) =>
-              message.kind === 'opened' ? resolve() : reject(new Error(message.message)),
+          new Promise<number>((resolve, reject) => {
+            child.once(
+              'message',
+              (message: { kind: string; message?: string; retries?: number }) =>
+                message.kind === 'opened'
+                  ? resolve(message.retries ?? 0)
+                  : reject(new Error(message.message)),
             );
             child.send({ kind: 'reopen', base });
           }),
       ),
     );
+    return retries.reduce((sum, each) => sum + each, 0);
   }
 
   /** Samples by event name since the last collect, and the CPU time the load processes used. */
@@ -302,7 +307,7 @@ interface TargetRun {
   broadcasts: { kind: string; streams: number; latencyMs: LatencySummary; lastMs?: number[] }[];
   live: { rate: number; expected: number; received: number; latencyMs: LatencySummary }[];
   /** (f): from the restarted server's readiness to every stream's first event again. */
-  storm?: { streams: number; seconds: number; cpuMsPerStream: number };
+  storm?: { streams: number; seconds: number; cpuMsPerStream: number; retries: number };
 }
 
 async function runTarget(target: Target, scenarios: Set<string>): Promise<TargetRun> {
@@ -495,15 +500,16 @@ async function runTarget(target: Target, scenarios: Set<string>): Promise<Target
         pid = server.child.pid!;
         const cpuBefore = processUsage(pid).cpuMs;
         const stormStarted = performance.now();
-        await load.reopen(restarted);
+        const retries = await load.reopen(restarted);
         const seconds = (performance.now() - stormStarted) / 1000;
         result.storm = {
           streams: plan.streams,
+          retries,
           seconds: Number(seconds.toFixed(1)),
           cpuMsPerStream: Number(((processUsage(pid).cpuMs - cpuBefore) / plan.streams).toFixed(2)),
         };
         log(
-          `  (f) reconnect storm: ${plan.streams} streams reopened with Last-Event-ID in ${result.storm.seconds} s, server CPU ${result.storm.cpuMsPerStream} ms each`,
+          `  (f) reconnect storm: ${plan.streams} streams reopened with Last-Event-ID in ${result.storm.seconds} s (${retries} attempts retried), server CPU ${result.storm.cpuMsPerStream} ms each`,
         );
       }
     } finally {

@@ -37,6 +37,8 @@ interface Opened {
 }
 
 const opened: Opened[] = [];
+/** Attempts per stream in a reopen before the load gives up. */
+const REOPEN_ATTEMPTS = 20;
 
 const samples: Record<string, number[]> = {};
 let received = 0;
@@ -127,8 +129,22 @@ process.on('message', (command: Command) => {
     );
   } else if (command.kind === 'reopen') {
     for (const stream of opened) stream.close();
-    Promise.all(opened.map((stream) => open(command.base, stream))).then(
-      () => process.send!({ kind: 'opened' }),
+    let retries = 0;
+    // As an EventSource does: a failed attempt (a reset while the server's accept queue
+    // overflows, a 503 while it starts) is tried again, here after 250 ms.
+    const reopen = async (stream: Opened): Promise<void> => {
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await open(command.base, stream);
+        } catch (error) {
+          if (attempt === REOPEN_ATTEMPTS) throw error;
+          retries += 1;
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      }
+    };
+    Promise.all(opened.map(reopen)).then(
+      () => process.send!({ kind: 'opened', retries }),
       (error: unknown) => process.send!({ kind: 'error', message: String(error) }),
     );
   } else if (command.kind === 'collect') {

@@ -1,4 +1,4 @@
-import { createPublicKey, KeyObject } from 'node:crypto';
+import { createPublicKey, createSecretKey, KeyObject } from 'node:crypto';
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import {
   errors,
@@ -69,7 +69,8 @@ export class JwtVerifier implements OnModuleInit, OnModuleDestroy {
 
   constructor(private readonly config: HeraldConfig) {
     const { secret, publicKey, jwksUrl } = config.auth;
-    const hmacKey = secret ? new TextEncoder().encode(secret) : undefined;
+    // A KeyObject made once: given bytes, jose makes one on every verification.
+    const hmacKey = secret ? createSecretKey(Buffer.from(secret, 'utf8')) : undefined;
     let asymmetric: JWTVerifyGetKey | undefined;
     if (hmacKey) this.algorithms.push('HS256');
     if (publicKey) {

@@ -14,6 +14,19 @@ import { amqpTopology } from './amqp-topology';
 const INSTANCE_HEADER = 'x-herald-instance';
 /** Changes held while the broker is away; past this they are dropped (clients replay). */
 const MAX_BUFFERED = 10_000;
+/**
+ * Channels that bindings go through. A channel takes one binding at a time (each waits for the
+ * broker's answer), which after a restart made 5,000 users' streams wait for 5,000 round trips in
+ * a row; a key always goes through the same channel, so its bind and unbind keep their order.
+ */
+const BINDING_CHANNELS = 8;
+
+/** Which binding channel a key goes through (FNV-1a of the key). */
+function channelOf(key: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i += 1) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % BINDING_CHANNELS;
+}
 
 /**
  * The RealtimeBus over RabbitMQ. Each instance
@@ -37,6 +50,7 @@ export class AmqpRealtimeBus extends RealtimeBus implements OnModuleInit, OnAppl
   private readonly wanted = new Set<string>([EVERYONE_KEY]);
   private connection?: AmqpConnectionManager;
   private channel?: ChannelWrapper;
+  private readonly bindings: ChannelWrapper[] = [];
   private queue?: string;
 
   constructor(
@@ -54,22 +68,45 @@ export class AmqpRealtimeBus extends RealtimeBus implements OnModuleInit, OnAppl
       'herald-realtime',
       this.logger,
     );
+    for (let i = 0; i < BINDING_CHANNELS; i += 1) {
+      const channel = this.connection.createChannel({ name: `herald-realtime-bindings-${i}` });
+      this.bindings.push(watchChannel(channel, 'herald-realtime-bindings', this.logger));
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await Promise.all(this.bindings.map((channel) => channel.close().catch(() => undefined)));
     await closeBroker(this.channel, this.connection);
   }
 
   /** Starts receiving what is routed by `key`; resolves once the broker has the binding. */
   async bind(key: string): Promise<void> {
     this.wanted.add(key);
-    // While disconnected, setup() binds everything wanted on the next connect.
-    if (this.queue) await this.channel?.bindQueue(this.queue, this.exchange, key);
+    await this.onBindingChannel(key, (channel, queue) =>
+      channel.bindQueue(queue, this.exchange, key),
+    );
   }
 
   async unbind(key: string): Promise<void> {
     this.wanted.delete(key);
-    if (this.queue) await this.channel?.unbindQueue(this.queue, this.exchange, key);
+    await this.onBindingChannel(key, (channel, queue) =>
+      channel.unbindQueue(queue, this.exchange, key),
+    );
+  }
+
+  /**
+   * While disconnected, or when the connection was replaced meanwhile, there is nothing to do:
+   * setup() binds everything wanted on the next connect (the queue is the connection's own).
+   */
+  private async onBindingChannel(
+    key: string,
+    work: (channel: ChannelWrapper, queue: string) => Promise<unknown>,
+  ): Promise<void> {
+    const queue = this.queue;
+    if (!queue) return;
+    const channel = this.bindings[channelOf(key)] ?? this.channel!;
+    await channel.waitForConnect();
+    if (this.queue === queue) await work(channel, queue);
   }
 
   /** Sends one message to every instance bound to any of `keys`. */
@@ -91,6 +128,8 @@ export class AmqpRealtimeBus extends RealtimeBus implements OnModuleInit, OnAppl
     await channel.assertExchange(this.exchange, 'direct', { durable: true });
     const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
     this.queue = queue; // from here on bind() binds too; binding twice is harmless
+    // On this channel, robust to the binding channels not being back yet. A key unbound while
+    // this runs may stay bound: its messages are then dropped here as nobody wants them.
     for (const key of this.wanted) await channel.bindQueue(queue, this.exchange, key);
     await channel.consume(queue, (message) => message && this.receive(message), { noAck: true });
   }
