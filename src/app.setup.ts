@@ -7,7 +7,7 @@ import { serveDemoAssets } from './demo/demo-assets';
 import { serveOpenApi } from './openapi/openapi';
 import { RATE_LIMIT_HEADERS } from './auth/rate-limit.guards';
 
-export const API_PREFIX = 'api/v1';
+const API_PREFIX = 'api/v1';
 
 /** What every Herald app needs beyond its modules; shared by main.ts and the e2e tests. */
 export function configureApp(app: INestApplication): INestApplication {

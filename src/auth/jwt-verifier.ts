@@ -24,7 +24,7 @@ const ASYMMETRIC_ALGORITHMS = ['RS256', 'ES256'] as const;
 const LOOPBACK = /^(127(\.\d{1,3}){3}|::1|localhost)$/i;
 
 /** jose's own defaults for timeout, age and cool-down; the retry pause and warnings are ours. */
-export const JWKS_TIMING: Omit<RemoteKeySetOptions, 'logger' | 'now'> = {
+const JWKS_TIMING: Omit<RemoteKeySetOptions, 'logger' | 'now'> = {
   timeoutMs: 5_000,
   maxAgeMs: 10 * 60_000,
   cooldownMs: 30_000,

@@ -12,7 +12,7 @@ import type { AuthenticatedUser } from './authenticated-user';
 import { CurrentUser } from './current-user.decorator';
 import { Tickets } from './tickets';
 
-export class TicketResponse {
+class TicketResponse {
   @ApiProperty({
     type: String,
     description: 'Single use; put it in the stream URL as `?ticket=`',

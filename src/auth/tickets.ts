@@ -5,7 +5,7 @@ import { InvalidTokenError } from './invalid-token.error';
 import { TicketsRepository } from './tickets.repository';
 
 /** A ticket is good for this long at most (CONTRACT.md: 60 s). */
-export const TICKET_TTL_MS = 60_000;
+const TICKET_TTL_MS = 60_000;
 
 const hashOf = (ticket: string) => createHash('sha256').update(ticket).digest('hex');
 

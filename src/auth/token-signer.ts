@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { SignJWT } from 'jose';
 import { HeraldConfig } from '../config/herald-config';
 
-export interface TokenRequest {
+interface TokenRequest {
   userId: string;
   tenantId?: string;
   roles?: string[];

@@ -3,7 +3,7 @@ import { ConfigurationError, Environment, LogLevel, parseEnvironment } from './e
 /** Signs development tokens when no AUTH_* variable is set; refused when NODE_ENV=production. */
 export const DEVELOPMENT_JWT_SECRET = 'herald-development-secret-not-for-production-use';
 
-export interface AuthConfig {
+interface AuthConfig {
   /** HS256 secret: AUTH_JWT_SECRET, or the development secret. */
   secret?: string;
   /** PEM public key for RS256/ES256. */

@@ -61,7 +61,6 @@ export const notifications = pgTable(
 );
 
 export type NotificationRow = typeof notifications.$inferSelect;
-export type NewNotificationRow = typeof notifications.$inferInsert;
 
 /**
  * Single-use stream tickets for browsers (EventSource cannot send headers). Stored, not kept in

@@ -66,7 +66,7 @@ function codeOf(error: unknown): string | undefined {
  * One bounded line for a log: the innermost error's code and the first line of its message, never
  * the SQL text or its parameters.
  */
-export function describeStorageError(error: unknown): string {
+function describeStorageError(error: unknown): string {
   let innermost: Candidate | undefined;
   for (const candidate of causes(error)) innermost = candidate;
   const code = codeOf(error);

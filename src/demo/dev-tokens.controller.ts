@@ -17,7 +17,7 @@ import { ApiErrors } from '../openapi/api-errors';
 const TTL_SECONDS = 8 * 60 * 60;
 const USER_ID = /^[\x21-\x7e]+$/;
 
-export class DevTokenRequest {
+class DevTokenRequest {
   @ApiProperty({ example: 'u1', description: 'Any user id (printable ASCII, no spaces)' })
   @IsString()
   @Length(1, 200)
@@ -37,12 +37,12 @@ export class DevTokenRequest {
   admin?: boolean;
 }
 
-export class DevTokenResponse {
+class DevTokenResponse {
   @ApiProperty({ description: 'A user token signed with the development secret (8 h)' })
   token: string;
 }
 
-export class DevInfoResponse {
+class DevInfoResponse {
   @ApiProperty({ example: true })
   developmentAuth: boolean;
 }

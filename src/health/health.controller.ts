@@ -21,13 +21,13 @@ import { AmqpServer } from '../messaging/amqp-server';
 /** How long readiness waits for storage before calling it down. */
 const STORAGE_TIMEOUT_MS = 2000;
 
-export class HealthResponse {
+class HealthResponse {
   @ApiProperty({ enum: ['ok'], example: 'ok' })
   status: 'ok';
 }
 
 /** Terminus's answer: `status` and, per dependency, `{ status: 'up' | 'down', … }`. */
-export class ReadinessResponse {
+class ReadinessResponse {
   @ApiProperty({ enum: ['ok', 'error'], example: 'ok' })
   status: 'ok' | 'error';
 

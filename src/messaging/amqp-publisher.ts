@@ -7,7 +7,7 @@ import { AmqpTopology, amqpTopology } from './amqp-topology';
 
 export class BrokerUnavailableError extends UnavailableError {}
 
-export interface PublishOptions {
+interface PublishOptions {
   messageId?: string;
   headers?: Record<string, string>;
   /** Defaults to the notifications exchange. */

@@ -12,7 +12,7 @@ import { closeBroker, connectBroker, delay, watchChannel } from './amqp-connecti
 import { AmqpTopology, amqpTopology, assertTopology } from './amqp-topology';
 import { DeadLetterReason, decodeMessage, topicMatches } from './message-decoding';
 
-export type AmqpServerStatus = 'connecting' | 'consuming' | 'disconnected' | 'closed';
+type AmqpServerStatus = 'connecting' | 'consuming' | 'disconnected' | 'closed';
 
 const HEADER_LIMIT = 1000;
 /** At shutdown, how long messages being stored may take to settle; the rest are redelivered. */

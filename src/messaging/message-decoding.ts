@@ -18,7 +18,7 @@ export class DeadLetterReason extends Error {
   }
 }
 
-export interface DecodedMessage {
+interface DecodedMessage {
   /** What handlers are matched against: the routing key, or an envelope's `pattern`. */
   pattern: string;
   data: unknown;

@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-export type IngestOutcome = 'stored' | 'duplicate' | 'scheduled' | 'dead_lettered' | 'retried';
-
 /**
  * Herald's Prometheus metrics, on a registry of its own (one per app, so that tests can run
  * several apps in one process). Counters are incremented where things happen; gauges are read

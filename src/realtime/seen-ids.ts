@@ -4,7 +4,7 @@ import { compareIds } from '../notifications/notification';
 const WINDOW = 64;
 
 /** What SeenIds.add learnt of an id: taken in now, taken in before, or too late to tell. */
-export type Seen = 'new' | 'seen' | 'unknown';
+type Seen = 'new' | 'seen' | 'unknown';
 
 /**
  * The notification ids of one user that an unread count takes in: all of them up to a floor (the

@@ -25,7 +25,7 @@ export interface SseEventMap {
 export type SseEventName = keyof SseEventMap;
 
 /** A value as it arrives after JSON: dates become ISO strings. */
-export type Json<T> = T extends Date
+type Json<T> = T extends Date
   ? string
   : T extends (infer E)[]
     ? Json<E>[]

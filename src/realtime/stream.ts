@@ -22,7 +22,7 @@ const BIND_TIMEOUT_MS = 2000;
  * How long a notification waits for the one stored before it (on another instance, so it comes
  * over the bus) before the stream ends and the client replays both from storage.
  */
-export const GAP_MS = 5000;
+const GAP_MS = 5000;
 /** The client's wait before it reconnects after such an end. */
 const GAP_RETRY_MS = 250;
 /** setTimeout's largest delay; longer-lived tokens are checked again then. */

@@ -36,7 +36,7 @@ export class AdminStatsResponse implements AdminStats {
   deadLetters: number;
 }
 
-export class DeadLetterResponse implements DeadLetter {
+class DeadLetterResponse implements DeadLetter {
   @ApiProperty({ type: String, nullable: true, example: 'order-123-shipped' })
   messageId: string | null;
 
@@ -101,7 +101,7 @@ export class PurgeResponse {
   purged: number;
 }
 
-export class ScheduledResponse implements Omit<ScheduledNotification, 'recipientsKey'> {
+class ScheduledResponse implements Omit<ScheduledNotification, 'recipientsKey'> {
   @ApiProperty({ type: String, nullable: true, example: null })
   tenantId: string | null;
 
