@@ -52,7 +52,7 @@ export class Environment {
   @Min(1)
   @Max(5000)
   @IsInt()
-  AMQP_PREFETCH = 300;
+  AMQP_PREFETCH = 1000;
 
   @IsIn(['classic', 'quorum'])
   AMQP_QUEUE_TYPE: 'classic' | 'quorum' = 'classic';

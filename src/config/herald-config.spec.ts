@@ -13,7 +13,7 @@ describe('loadConfig', () => {
         urls: ['amqp://guest:guest@127.0.0.1:5672'],
         exchange: 'notifications',
         prefix: '',
-        prefetch: 300,
+        prefetch: 1000,
         queueType: 'classic',
         singleActiveConsumer: false,
         maxMessageBytes: 262144,

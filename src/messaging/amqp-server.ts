@@ -37,6 +37,8 @@ export class AmqpServer
   private connection?: AmqpConnectionManager;
   private channel?: ChannelWrapper;
   private consumers: { channel: ConfirmChannel; tag: string }[] = [];
+  /** Per channel (delivery tags are numbered per channel): its acknowledgements, coalesced. */
+  private readonly acks = new WeakMap<ConfirmChannel, Acknowledgements>();
   private readonly inFlight = new Set<Promise<void>>();
   private current: AmqpServerStatus = 'connecting';
 
@@ -107,11 +109,15 @@ export class AmqpServer
     // Per consumer: live events never wait for stored notifications' acknowledgements.
     await channel.prefetch(this.config.prefetch);
     this.consumers = [];
+    const acks = new Acknowledgements(channel);
+    this.acks.set(channel, acks);
     for (const queue of [this.topology.ingestQueue, this.topology.liveQueue]) {
       const { consumerTag } = await channel.consume(
         queue,
         (message) => {
-          if (message) this.track(this.handleMessage(message, channel));
+          if (!message) return;
+          acks.delivered(message);
+          this.track(this.handleMessage(message, channel));
         },
         { noAck: false },
       );
@@ -146,7 +152,7 @@ export class AmqpServer
 
     try {
       if (!outcome.ok) await this.deadLetter(channel, message, outcome.reason);
-      channel.ack(message);
+      await this.acks.get(channel)!.ack(message);
     } catch (error) {
       // The channel is gone: the broker redelivers the message, and idempotency absorbs it.
       this.logger.warn(
@@ -252,6 +258,62 @@ export class AmqpServer
           'it is acknowledged all the same',
       );
     }
+  }
+}
+
+/**
+ * A channel's acknowledgements, sent once per turn of the event loop: every message settled in a
+ * turn is acknowledged then, with one `multiple` acknowledgement for the run of delivery tags
+ * below the oldest message still unsettled, and one each for those above it. A message is never
+ * acknowledged before it is settled: a `multiple` acknowledgement covers only tags all settled.
+ * A message left unacknowledged (Herald stopping) stays unsettled, so none ever covers it.
+ */
+class Acknowledgements {
+  /** Delivered and not yet acknowledged, by delivery tag. */
+  private readonly unsettled = new Set<number>();
+  private due: number[] = [];
+  private sent?: { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void };
+
+  constructor(private readonly channel: ConfirmChannel) {}
+
+  delivered(message: ConsumeMessage): void {
+    this.unsettled.add(message.fields.deliveryTag);
+  }
+
+  /** Resolves once the acknowledgement went to the channel; rejects when the channel is gone. */
+  ack(message: ConsumeMessage): Promise<void> {
+    this.due.push(message.fields.deliveryTag);
+    if (!this.sent) {
+      let resolve!: () => void;
+      let reject!: (error: unknown) => void;
+      const promise = new Promise<void>((yes, no) => ((resolve = yes), (reject = no)));
+      this.sent = { promise, resolve, reject };
+      setImmediate(() => this.flush());
+    }
+    return this.sent.promise;
+  }
+
+  private flush(): void {
+    const sent = this.sent!;
+    const due = this.due.sort((a, b) => a - b);
+    this.sent = undefined;
+    this.due = [];
+    for (const tag of due) this.unsettled.delete(tag);
+    let oldest = Infinity;
+    for (const tag of this.unsettled) if (tag < oldest) oldest = tag;
+    try {
+      let covered = 0;
+      while (covered < due.length && due[covered] < oldest) covered += 1;
+      if (covered > 0) this.send(due[covered - 1], true);
+      for (const tag of due.slice(covered)) this.send(tag, false);
+      sent.resolve();
+    } catch (error) {
+      sent.reject(error);
+    }
+  }
+
+  private send(deliveryTag: number, allUpTo: boolean): void {
+    this.channel.ack({ fields: { deliveryTag } } as ConsumeMessage, allUpTo);
   }
 }
 

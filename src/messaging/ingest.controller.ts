@@ -8,6 +8,7 @@ import { NotificationBatcher } from '../notifications/intake/notification-batche
 import { LiveEventCommand, liveEventOf } from '../realtime/live-event.command';
 import { RealtimeRouter } from '../realtime/realtime-router';
 import { AmqpContext } from './amqp-context';
+import { fastCommand } from './command-fast-path';
 import { LIVE_EVENT_BINDING, NOTIFICATION_BINDING } from './amqp-topology';
 
 /** RabbitMQ in: `notification.<type>` messages are stored, `event.<name>` ones pushed live. */
@@ -29,11 +30,11 @@ export class IngestController {
     @Payload() body: unknown,
     @Ctx() context: AmqpContext,
   ): Promise<{ ids: string[]; scheduled?: { id: string; deliverAt: Date } }> {
-    const input = withDefaults(body, context, 'notification.');
-    const command = validateInput(CreateNotificationCommand, {
+    const input = {
       ...(context.getMessageId() !== undefined && { id: context.getMessageId() }),
-      ...input,
-    });
+      ...withDefaults(body, context, 'notification.'),
+    };
+    const command = fastCommand(input) ?? validateInput(CreateNotificationCommand, input);
     command.sentAt = context.getSentAt();
     const { ids, created, scheduled } = await this.batcher.store(command);
     this.metrics.ingested.inc({ outcome: 'stored' }, created);
@@ -53,7 +54,11 @@ export class IngestController {
 }
 
 /** The routing key after `prefix` stands in for a missing `type`. */
-function withDefaults(body: unknown, context: AmqpContext, prefix: string): object {
+function withDefaults(
+  body: unknown,
+  context: AmqpContext,
+  prefix: string,
+): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new InvalidInputError(['the message body must be a JSON object']);
   }
