@@ -36,6 +36,7 @@ async function openStream(position: string, lastEventId?: string) {
       replayed: { inc: () => undefined },
     },
     logger: { warn: () => undefined },
+    heartbeatMs: 3_600_000,
   };
   const frames: MessageEvent[] = [];
   let ended = false;

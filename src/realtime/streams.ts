@@ -1,10 +1,4 @@
-import {
-  BeforeApplicationShutdown,
-  Injectable,
-  Logger,
-  MessageEvent,
-  OnModuleDestroy,
-} from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, MessageEvent } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { HeraldConfig } from '../config/herald-config';
@@ -21,24 +15,24 @@ const SHUTDOWN_FLUSH_MS = 200;
 /**
  * The open SSE streams here: each one a Stream, registered in the StreamRegistry under its user,
  * so what the RealtimeRouter routes to that user reaches their tabs without looking at anyone
- * else's. One timer sends every stream's heartbeat.
+ * else's.
  */
 @Injectable()
-export class Streams implements BeforeApplicationShutdown, OnModuleDestroy {
+export class Streams implements BeforeApplicationShutdown {
   private readonly open = new Set<Stream>();
   private readonly context: StreamContext;
-  private heartbeat?: NodeJS.Timeout;
 
   constructor(
     private readonly registry: StreamRegistry,
     private readonly router: RealtimeRouter,
     counts: UnreadCounts,
     inbox: Inbox,
-    private readonly config: HeraldConfig,
+    config: HeraldConfig,
     metrics: HeraldMetrics,
   ) {
     const logger = new Logger(Streams.name);
-    this.context = { inbox, router, counts, metrics, logger };
+    const { heartbeatMs } = config.sse;
+    this.context = { inbox, router, counts, metrics, logger, heartbeatMs };
     const count = () => registry.count();
     metrics.gauge('herald_streams_open', 'SSE streams open here', () => count().connections);
     metrics.gauge('herald_users_online', 'Users with a stream open here', () => count().users);
@@ -53,10 +47,6 @@ export class Streams implements BeforeApplicationShutdown, OnModuleDestroy {
     for (const stream of this.open) stream.endForShutdown();
     // The server drops its connections next: give the last frames a moment to leave.
     await new Promise((resolve) => setTimeout(resolve, SHUTDOWN_FLUSH_MS));
-  }
-
-  onModuleDestroy(): void {
-    clearInterval(this.heartbeat);
   }
 
   get connections(): number {
@@ -79,21 +69,12 @@ export class Streams implements BeforeApplicationShutdown, OnModuleDestroy {
       this.registry.add(user, stream);
       reserved?.();
       this.open.add(stream);
-      this.heartbeat ??= setInterval(() => this.ping(), this.config.sse.heartbeatMs);
       stream.open(lastEventId).catch((error: unknown) => subscriber.error(error));
       return () => {
         stream.close();
         this.open.delete(stream);
         if (this.registry.remove(user, stream)) this.router.detach(user);
-        if (this.open.size === 0) {
-          clearInterval(this.heartbeat);
-          this.heartbeat = undefined;
-        }
       };
     });
-  }
-
-  private ping(): void {
-    for (const stream of this.open) stream.ping();
   }
 }
