@@ -13,6 +13,12 @@ import { startIngest } from './messaging/messaging.module';
 
 /** Orchestrators wait some 10-30 s after SIGTERM before SIGKILL; Herald is gone well before. */
 const SHUTDOWN_TIMEOUT_MS = 4500;
+/**
+ * Connections the kernel holds until Herald accepts them (capped by net.core.somaxconn). Node's
+ * 511 overflowed when 10,000 browsers reconnected after a restart: each dropped connection
+ * attempt cost its client a SYN retransmit, 1 s, 3 s, 7 s … later (58 s for the last of them).
+ */
+const LISTEN_BACKLOG = 8192;
 
 async function bootstrap(): Promise<void> {
   // Configuration first, on its own: a bad variable is reported alone, before anything starts.
@@ -33,10 +39,15 @@ async function bootstrap(): Promise<void> {
   configureApp(app);
   await startIngest(app);
   exitOnSignals(app);
-  // No host: Node's default, every interface (IPv6 and IPv4 where the system has both).
-  if (config.host) await app.listen(config.port, config.host);
-  else await app.listen(config.port);
-  const address = (app.getHttpServer() as Server).address() as AddressInfo;
+  await app.init();
+  // Not app.listen(), which has no backlog. No host: every interface (IPv6 and IPv4 where the
+  // system has both), Node's default.
+  const server = app.getHttpServer() as Server;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, resolve);
+  });
+  const address = server.address() as AddressInfo;
   const storage = config.database.url ? 'PostgreSQL' : 'embedded PGlite';
   new Logger('Herald').log(`Listening on ${where(config.host, address.port)}, storage: ${storage}`);
 }

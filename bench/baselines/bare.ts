@@ -38,7 +38,8 @@ void consumeBenchMessages(process.env, (message) => {
   for (const set of targets) for (const response of set) response.write(frame);
 });
 
-server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+// The accept queue Herald has (main.ts), so the storm compares the servers, not the queues.
+server.listen({ port: Number(process.env.PORT ?? 0), host: '127.0.0.1', backlog: 8192 }, () => {
   const { port } = server.address() as AddressInfo;
   process.stdout.write(`Listening on http://127.0.0.1:${port}\nConsuming bench messages\n`);
 });

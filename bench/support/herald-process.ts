@@ -139,6 +139,17 @@ export function processUsage(pid: number): { cpuMs: number; rssBytes: number } {
   return { cpuMs: ticks * 10, rssBytes: Number(rss?.[1] ?? 0) * 1024 }; // USER_HZ is 100
 }
 
+/**
+ * Connections the kernel dropped, machine-wide, because a listening socket's accept queue was
+ * full (TcpExt ListenOverflows): each costs its client a SYN retransmit, a second or more.
+ */
+export function listenOverflows(): number {
+  const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+  const names = lines.find((line) => line.startsWith('TcpExt:'))?.split(' ') ?? [];
+  const values = lines.filter((line) => line.startsWith('TcpExt:'))[1]?.split(' ') ?? [];
+  return Number(values[names.indexOf('ListenOverflows')] ?? NaN);
+}
+
 export function describeMachine(): string {
   return `${cpus().length} × ${cpus()[0]?.model}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 }
