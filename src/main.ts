@@ -14,11 +14,12 @@ import { startIngest } from './messaging/messaging.module';
 /** Orchestrators wait some 10-30 s after SIGTERM before SIGKILL; Herald is gone well before. */
 const SHUTDOWN_TIMEOUT_MS = 4500;
 /**
- * Connections the kernel holds until Herald accepts them (capped by net.core.somaxconn). Node's
- * 511 overflowed when 10,000 browsers reconnected after a restart: each dropped connection
- * attempt cost its client a SYN retransmit, 1 s, 3 s, 7 s … later (58 s for the last of them).
+ * Connections the kernel holds until Herald accepts them: as many as it allows (it caps this at
+ * net.core.somaxconn, see OPERATIONS.md). Node's 511 overflowed when 10,000 browsers reconnected
+ * after a restart: each dropped connection attempt cost its client a SYN retransmit, 1 s, 3 s,
+ * 7 s … later (58 s for the last of them).
  */
-const LISTEN_BACKLOG = 8192;
+const LISTEN_BACKLOG = 65535;
 
 async function bootstrap(): Promise<void> {
   // Configuration first, on its own: a bad variable is reported alone, before anything starts.

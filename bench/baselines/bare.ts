@@ -39,7 +39,7 @@ void consumeBenchMessages(process.env, (message) => {
 });
 
 // The accept queue Herald has (main.ts), so the storm compares the servers, not the queues.
-server.listen({ port: Number(process.env.PORT ?? 0), host: '127.0.0.1', backlog: 8192 }, () => {
+server.listen({ port: Number(process.env.PORT ?? 0), host: '127.0.0.1', backlog: 65535 }, () => {
   const { port } = server.address() as AddressInfo;
   process.stdout.write(`Listening on http://127.0.0.1:${port}\nConsuming bench messages\n`);
 });

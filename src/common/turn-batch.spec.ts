@@ -48,3 +48,36 @@ describe('turnBatch', () => {
     expect(await load('z')).toBe('ok');
   });
 });
+
+describe('turnBatch while a query runs', () => {
+  it('lets the next query collect the keys of several turns', async () => {
+    const calls: number[][] = [];
+    const answers: (() => void)[] = [];
+    const square = turnBatch((keys: readonly number[]) => {
+      calls.push([...keys]);
+      return new Promise<number[]>((resolve) =>
+        answers.push(() => resolve(keys.map((key) => key * key))),
+      );
+    });
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    const results: Promise<number>[] = [square(1)];
+    await turn();
+    expect(calls).toEqual([[1]]);
+    // The first query runs: the keys of the next turns wait, and go together.
+    for (const key of [2, 3, 4]) {
+      results.push(square(key));
+      await turn();
+    }
+    expect(calls).toEqual([[1]]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(calls).toEqual([[1], [2, 3, 4]]);
+    answers.splice(0).forEach((answer) => answer());
+    expect(await Promise.all(results)).toEqual([1, 4, 9, 16]);
+    // Idle again: the next key goes in the next turn.
+    const alone = square(5);
+    await turn();
+    expect(calls).toEqual([[1], [2, 3, 4], [5]]);
+    answers.splice(0).forEach((answer) => answer());
+    expect(await alone).toBe(25);
+  });
+});

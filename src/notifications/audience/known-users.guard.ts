@@ -29,12 +29,15 @@ export class KnownUsersGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const user = context.switchToHttp().getRequest<AuthenticatedRequest>().user;
-    if (!user || this.remembered.has(recipientKey(user))) return true;
+    const key = user && recipientKey(user);
+    if (!key || this.remembered.has(key)) return true;
+    // Remembered at once, so the user's other tabs opening meanwhile do not record them again.
+    if (this.remembered.size >= REMEMBERED_MAX) this.remembered.clear();
+    this.remembered.add(key);
     try {
       await this.remember({ userId: user.userId, tenantId: user.tenantId });
-      if (this.remembered.size >= REMEMBERED_MAX) this.remembered.clear();
-      this.remembered.add(recipientKey(user));
     } catch (error) {
+      this.remembered.delete(key);
       this.logger.warn(`Could not record user as known: ${String(error)}`);
     }
     return true;
