@@ -15,6 +15,10 @@ const STATUS_TEXT = {
 };
 
 let client;
+/** What the panel shows: a tab (all, unread, archived) and a category ('' for all). */
+const view = { tab: 'all', category: '', archived: [] };
+const SNOOZE_MS = 3600_000;
+const relative = new Intl.RelativeTimeFormat('en', { numeric: 'auto', style: 'short' });
 
 /** The payload of a JWT, for its subject and expiry (the server checks the signature). */
 function claimsOf(token) {
@@ -57,11 +61,30 @@ function start(token) {
   $('who').textContent = `Signed in as ${claimsOf(token).sub}`;
   client = new HeraldClient({ token: () => localStorage.getItem(TOKEN_KEY) ?? token });
   client.on('status', showStatus);
-  client.on('change', render);
+  client.on('change', () => {
+    render();
+    seeIfShown();
+  });
   client.on('notification', (notification) => {
     $('announcer').textContent = `New notification: ${notification.title}`;
   });
   client.connect();
+  setInterval(render, 30_000); // "3 min. ago" moves on
+}
+
+/** The panel is open on a page in view: what it lists has been seen. */
+function panelShown() {
+  return !$('panel').hidden && document.visibilityState === 'visible';
+}
+
+let seeing;
+/** Marks everything seen while the panel is shown: the bell's dot clears, items stay unread. */
+function seeIfShown() {
+  if (!client || seeing || client.unseenCount === 0 || !panelShown()) return;
+  seeing = client
+    .markSeen()
+    .catch(() => undefined)
+    .finally(() => (seeing = undefined));
 }
 
 function showStatus(status) {
@@ -70,40 +93,167 @@ function showStatus(status) {
 }
 
 function render() {
-  const { notifications, unreadCount } = client;
+  if (!client) return;
+  const { unreadCount, unseenCount } = client;
   $('badge').hidden = unreadCount === 0;
   $('badge').textContent = unreadCount > 99 ? '99+' : String(unreadCount);
   $('bell-label').textContent = `Notifications, ${unreadCount} unread`;
-  $('empty').hidden = notifications.length > 0;
+  $('new-dot').hidden = unseenCount === 0 || panelShown();
   $('read-all').disabled = unreadCount === 0;
-  $('list').replaceChildren(...notifications.map(itemOf));
+  renderCategories();
+  const items = shown();
+  $('empty').hidden = items.length > 0;
+  $('empty').textContent = EMPTY[view.tab];
+  $('list').replaceChildren(...items.map(itemOf));
+}
+
+const EMPTY = {
+  all: 'Nothing yet. New notifications appear here as they arrive.',
+  unread: 'All read.',
+  archived: 'Nothing archived.',
+};
+
+/** The notifications of the tab and category chosen. */
+function shown() {
+  const items =
+    view.tab === 'archived'
+      ? view.archived
+      : client.notifications.filter((item) => view.tab === 'all' || item.readAt === null);
+  return view.category ? items.filter((item) => item.category === view.category) : items;
+}
+
+/** One option per category in the lists, the one chosen kept. */
+function renderCategories() {
+  const categories = new Set(
+    [...client.notifications, ...view.archived].map((item) => item.category).filter(Boolean),
+  );
+  if (view.category) categories.add(view.category);
+  const select = $('category');
+  const options = [...categories].sort().map((category) => new Option(category, category));
+  select.replaceChildren(new Option('All categories', ''), ...options);
+  select.value = view.category;
+  select.hidden = categories.size === 0;
+}
+
+async function showTab(tab) {
+  view.tab = tab;
+  for (const element of document.querySelectorAll('[role="tab"]')) {
+    element.setAttribute('aria-selected', String(element.dataset.tab === tab));
+  }
+  if (tab === 'archived') await loadArchived();
+  render();
+}
+
+async function loadArchived() {
+  const page = await client.request('GET', '/notifications?status=archived&limit=50');
+  view.archived = page.items;
+}
+
+/** "just now", "3 min. ago", "yesterday", … */
+function ago(iso) {
+  const seconds = Math.round((Date.parse(iso) - Date.now()) / 1000);
+  if (seconds > -45) return 'just now';
+  for (const [unit, size] of [
+    ['minute', 60],
+    ['hour', 3600],
+    ['day', 86400],
+  ]) {
+    const count = Math.round(seconds / size);
+    if (unit === 'day' || Math.abs(count) < (unit === 'minute' ? 60 : 24)) {
+      return relative.format(count, unit);
+    }
+  }
+}
+
+/** "Ada and 4 others" for a group, when its messages named who. */
+function groupLine(notification) {
+  const { groupCount, actors } = notification;
+  if (groupCount < 2) return '';
+  if (actors.length === 0) return `${groupCount} notifications`;
+  const others = groupCount - 1;
+  return `${actors[0]} and ${others} ${others === 1 ? 'other' : 'others'}`;
 }
 
 function itemOf(notification) {
   const item = document.createElement('li');
   item.className = notification.readAt ? 'item' : 'item unread';
   item.dataset.id = notification.id;
-  const title = document.createElement('span');
+  const title = document.createElement(notification.url ? 'a' : 'span');
   title.className = 'title';
   title.textContent = notification.title;
+  if (notification.url) {
+    title.href = notification.url;
+    title.target = '_blank';
+    title.rel = 'noopener';
+    title.addEventListener('click', () => {
+      if (!notification.readAt) client.markRead(notification.id).catch(() => undefined);
+    });
+  }
+  const group = document.createElement('p');
+  group.className = 'group';
+  group.textContent = groupLine(notification);
+  group.hidden = group.textContent === '';
   const body = document.createElement('p');
   body.className = 'body';
   body.textContent = notification.body ?? '';
   const meta = document.createElement('p');
   meta.className = 'meta';
-  const when = new Date(notification.createdAt).toLocaleString();
-  meta.textContent = `${notification.type} · ${notification.priority} · ${when}`;
-  const actions = document.createElement('div');
-  actions.className = 'actions';
-  const read = button(notification.readAt ? 'Mark unread' : 'Mark read', () =>
-    client.markRead(notification.id, !notification.readAt),
-  );
-  read.setAttribute('aria-label', `${read.textContent}: ${notification.title}`);
-  const archive = button('Archive', () => client.archive(notification.id));
-  archive.setAttribute('aria-label', `Archive: ${notification.title}`);
-  actions.append(read, archive);
-  item.append(title, actions, body, meta);
+  const when = document.createElement('time');
+  when.dateTime = notification.createdAt;
+  when.title = new Date(notification.createdAt).toLocaleString();
+  when.textContent = ago(notification.createdAt);
+  meta.append(`${notification.category ?? notification.type} · ${notification.priority} · `, when);
+  const done = document.createElement('p');
+  done.className = 'done';
+  const taken = notification.actions.find((action) => action.id === notification.interaction);
+  done.textContent = taken ? `Done: ${taken.label}` : '';
+  done.hidden = !taken;
+  const buttons = document.createElement('div');
+  buttons.className = 'buttons';
+  // Once one is taken, "Done: …" says which instead.
+  for (const action of taken ? [] : notification.actions) {
+    const element = button(action.label, async () => {
+      await client.act(notification.id, action.id);
+      if (action.url) window.open(action.url, '_blank', 'noopener');
+    });
+    element.classList.add('action');
+    element.setAttribute('aria-label', `${action.label}: ${notification.title}`);
+    buttons.append(element);
+  }
+  item.append(title, controlsOf(notification), group, body, buttons, done, meta);
   return item;
+}
+
+/** Read, snooze and archive, as the tab allows. */
+function controlsOf(notification) {
+  const controls = document.createElement('div');
+  controls.className = 'actions';
+  const labelled = (element, label) => {
+    element.setAttribute('aria-label', `${label}: ${notification.title}`);
+    return element;
+  };
+  if (view.tab === 'archived') {
+    const restore = button('Unarchive', async () => {
+      await client.request('PATCH', `/notifications/${notification.id}`, { archived: false });
+      await loadArchived();
+      render();
+      await client.refresh(); // back in the live list
+    });
+    controls.append(labelled(restore, 'Unarchive'));
+    return controls;
+  }
+  const readLabel = notification.readAt ? 'Mark unread' : 'Mark read';
+  const read = button(readLabel, () => client.markRead(notification.id, !notification.readAt));
+  const snooze = button('Snooze 1 h', () =>
+    client.snooze(notification.id, new Date(Date.now() + SNOOZE_MS)),
+  );
+  const archive = button('Archive', () => client.archive(notification.id));
+  controls.append(
+    labelled(read, readLabel),
+    labelled(snooze, 'Snooze 1 hour'),
+    labelled(archive, 'Archive'),
+  );
+  return controls;
 }
 
 function button(label, action) {
@@ -128,6 +278,20 @@ async function main() {
     const open = $('panel').hidden;
     $('panel').hidden = !open;
     $('bell').setAttribute('aria-expanded', String(open));
+    render();
+    seeIfShown();
+  });
+  document.addEventListener('visibilitychange', seeIfShown);
+  for (const tab of document.querySelectorAll('[role="tab"]')) {
+    tab.addEventListener('click', () => {
+      showTab(tab.dataset.tab).catch((error) => {
+        $('announcer').textContent = `Failed: ${error.message}`;
+      });
+    });
+  }
+  $('category').addEventListener('change', () => {
+    view.category = $('category').value;
+    render();
   });
   document.addEventListener('keydown', (event) => {
     if (event.key === 'Escape' && !$('panel').hidden && client) $('bell').click();

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { Browser, chromium, Page } from 'playwright-core';
 import { deleteTopology, TestBroker } from './support/amqp';
+import { eventually } from './support/eventually';
 import { RunningHerald, startHerald } from './support/herald';
 import { createTestStorage, TestStorage, uniqueName } from './support/storage';
 
@@ -33,6 +34,15 @@ describe('demo inbox in Chromium', () => {
   const badgeShows = (page: Page, count: number) =>
     page.locator('#badge:visible', { hasText: new RegExp(`^${count}$`) }).waitFor();
   const live = (page: Page) => page.locator('#status[data-status="open"]').waitFor();
+  /** The signed-in user's counts, asked of Herald by the page itself. */
+  const counts = (page: Page) =>
+    page.evaluate(async () => {
+      const token = localStorage.getItem('herald.demo.token');
+      const response = await fetch('/api/v1/notifications/unread-count', {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      return response.json();
+    });
 
   beforeAll(async () => {
     storage = await createTestStorage('postgres');
@@ -113,6 +123,83 @@ describe('demo inbox in Chromium', () => {
     await tabA.keyboard.press('Escape');
     await expect(tabA.locator('#bell').getAttribute('aria-expanded')).resolves.toBe('false');
     await expect(tabA.locator('#panel').isHidden()).resolves.toBe(true);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('shows links, actions, tabs, categories and snooze, and clears the bell when opened', async () => {
+    const context = await browser.newContext({ viewport: { width: 900, height: 760 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(herald.url);
+    await page.getByLabel('User id').fill('grace');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await live(page);
+    const send = (title: string, fields: object) =>
+      broker.publish(herald, 'notification.demo', {
+        recipients: { userIds: ['grace'] },
+        type: 'demo.message',
+        title,
+        ...fields,
+      });
+    const item = (title: string) => page.locator('#list .item', { hasText: title });
+
+    // With the panel closed, an arrival lights the bell's dot; opening the panel marks it seen.
+    await page.locator('#bell').click();
+    await send('Review requested', {
+      url: '/pulls/42',
+      category: 'code',
+      actions: [
+        { id: 'approve', label: 'Approve' },
+        { id: 'reject', label: 'Reject' },
+      ],
+    });
+    await page.locator('#new-dot:visible').waitFor();
+    await page.locator('#bell').click();
+    await page.locator('#new-dot').waitFor({ state: 'hidden' });
+    await expect(item('Review requested').locator('a.title').getAttribute('href')).resolves.toBe(
+      '/pulls/42',
+    );
+    await expect(item('Review requested').locator('time').textContent()).resolves.toBe('just now');
+    await expect(item('Review requested').locator('.meta').textContent()).resolves.toMatch(
+      /^code · /,
+    );
+    await eventually(async () => expect(await counts(page)).toEqual({ count: 1, unseen: 0 })); // seen, still unread
+
+    // An action: recorded, shown, and the item is read.
+    await page.getByRole('button', { name: 'Approve: Review requested' }).click();
+    await item('Review requested').locator('.done', { hasText: 'Done: Approve' }).waitFor();
+    await page.locator('#list .item:not(.unread)', { hasText: 'Review requested' }).waitFor();
+
+    // Tabs and the category filter.
+    await send('Ada liked your post', { category: 'social' });
+    await item('Ada liked your post').waitFor();
+    await page.getByRole('tab', { name: 'Unread' }).click();
+    await expect(titles(page)).resolves.toEqual(['Ada liked your post']);
+    await page.getByRole('tab', { name: 'All' }).click();
+    await page.getByLabel('Category').selectOption('code');
+    await expect(titles(page)).resolves.toEqual(['Review requested']);
+    await page.getByLabel('Category').selectOption('');
+    await expect(titles(page)).resolves.toEqual(['Ada liked your post', 'Review requested']);
+    mkdirSync('test-results', { recursive: true });
+    await page.screenshot({ path: 'test-results/demo-inbox-v2.png' });
+
+    // Archive, find it in the Archived tab, bring it back.
+    await page.getByRole('button', { name: 'Archive: Review requested' }).click();
+    await item('Review requested').waitFor({ state: 'detached' });
+    await page.getByRole('tab', { name: 'Archived' }).click();
+    await item('Review requested').waitFor();
+    await page.getByRole('button', { name: 'Unarchive: Review requested' }).click();
+    await page.locator('#empty', { hasText: 'Nothing archived.' }).waitFor();
+    await page.getByRole('tab', { name: 'All' }).click();
+    await item('Review requested').waitFor();
+
+    // Snoozed for an hour: out of the list and the counts.
+    await page.getByRole('button', { name: 'Snooze 1 hour: Ada liked your post' }).click();
+    await item('Ada liked your post').waitFor({ state: 'detached' });
+    await page.locator('#badge').waitFor({ state: 'hidden' });
+    await eventually(async () => expect(await counts(page)).toEqual({ count: 0, unseen: 0 }));
     expect(errors).toEqual([]);
     await context.close();
   });

@@ -102,6 +102,38 @@ describe('HeraldClient', () => {
     expect(await client.markAllRead()).toBe(0);
   });
 
+  it('marks seen, takes actions, snoozes and changes in bulk, and follows those of other tabs', async () => {
+    const [first, second] = await storeNotifications(
+      herald,
+      { userIds: ['lin'], actions: [{ id: 'ok', label: 'OK' }], category: 'ops' },
+      2,
+    );
+    const client = connect('lin');
+    const other = connect('lin');
+    await until(client, () => client.notifications.length === 2 && client.unseenCount === 2);
+    await until(other, () => other.notifications.length === 2);
+
+    // Seen on one tab: the other's badge follows; both stay unread.
+    expect(await client.markSeen()).toBe(2);
+    expect(client.unseenCount).toBe(0);
+    await until(other, () => other.unseenCount === 0 && other.notifications.every((n) => n.seenAt));
+    expect(other.unreadCount).toBe(2);
+
+    const acted = await client.act(first, 'ok');
+    expect(acted).toMatchObject({ id: first, interaction: 'ok', readAt: expect.any(String) });
+    await until(other, () => other.notifications.find((n) => n.id === first)?.interaction === 'ok');
+
+    await client.snooze(second, new Date(Date.now() + 3_600_000));
+    expect(client.notifications.map((n) => n.id)).toEqual([first]);
+    await until(other, () => other.notifications.length === 1 && other.unreadCount === 0);
+    await client.snooze(second, null);
+    await until(other, () => other.notifications.length === 2); // woken: reloaded
+
+    expect(await client.bulk({ category: 'ops' }, { archived: true })).toBe(2);
+    await until(client, () => client.notifications.length === 0);
+    await until(other, () => other.notifications.length === 0);
+  });
+
   it('reconnects after a restart with a fresh ticket, and gets what arrived meanwhile, once', async () => {
     const client = connect('grace');
     await becomes(client, 'open');

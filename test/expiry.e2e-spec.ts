@@ -32,6 +32,9 @@ describe.each(STORAGE_KINDS)('expiry on %s', (storage) => {
         priority: 'normal',
         topic: null,
         expiresAt: new Date(Date.now() - 60_000),
+        url: null,
+        actions: [],
+        category: null,
       },
     ]);
     return stored.notification.id;
@@ -66,7 +69,7 @@ describe.each(STORAGE_KINDS)('expiry on %s', (storage) => {
     const list = await api(herald, 'GET', '/api/v1/notifications', { token });
     expect(list.body.items).toEqual([]);
     const count = await api(herald, 'GET', '/api/v1/notifications/unread-count', { token });
-    expect(count.body).toEqual({ count: 0 });
+    expect(count.body).toEqual({ count: 0, unseen: 0 }); // v1.1: unseen too
     const patch = await api(herald, 'PATCH', `/api/v1/notifications/${expiredId}`, {
       token,
       body: { read: true },

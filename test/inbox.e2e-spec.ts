@@ -68,6 +68,19 @@ describe.each(STORAGE_KINDS)('inbox REST on %s', (storage) => {
           readAt: null,
           archivedAt: null,
           expiresAt: null,
+          // CONTRACT.md v1.1 "The Notification gains"
+          url: null,
+          actions: [],
+          category: null,
+          seenAt: null,
+          interactedAt: null,
+          interaction: null,
+          snoozedUntil: null,
+          collapseKey: null,
+          groupKey: null,
+          groupCount: 1,
+          actors: [],
+          locale: null,
         },
       ],
       nextCursor: null,
@@ -212,7 +225,10 @@ describe.each(STORAGE_KINDS)('inbox REST on %s', (storage) => {
     ['limit=0', 'limit must not be less than 1'],
     ['limit=101', 'limit must not be greater than 100'],
     ['limit=ten', 'limit must be an integer number'],
-    ['status=gone', 'status must be one of the following values: unread, read, all, archived'],
+    [
+      'status=gone',
+      'status must be one of the following values: unread, read, all, archived, unseen, snoozed',
+    ],
     ['type=a%0Ab', 'type must be 1-100 of [A-Za-z0-9_.:-]'],
     ['colour=red', 'property colour should not exist'],
   ])('answers 400 naming the field for ?%s', async (query, message) => {
@@ -225,7 +241,7 @@ describe.each(STORAGE_KINDS)('inbox REST on %s', (storage) => {
     [{ read: 'yes' }, 'read must be a boolean value'],
     [{ archived: 1 }, 'archived must be a boolean value'],
     [{ read: true, colour: 'red' }, 'property colour should not exist'],
-    [{}, 'the body must set read or archived'],
+    [{}, 'the body must set read, archived, seen or snoozedUntil'],
   ])('answers 400 naming the field for PATCH %j', async (body, message) => {
     const [id] = await storeNotifications(herald, { userIds: ['alice'] });
     const response = await api(herald, 'PATCH', `/api/v1/notifications/${id}`, {

@@ -33,20 +33,19 @@ describe.each(STORAGE_KINDS)('preferences on %s', (storage) => {
       token,
       body: { mutedTypes: ['digest'] },
     });
-    expect(again.body).toEqual({ mutedTypes: ['digest'] });
-    expect((await api(herald, 'GET', '/api/v1/preferences', { token })).body).toEqual({
-      mutedTypes: ['digest'],
-    });
+    // v1.1: the preferences also hold mutedCategories and locale.
+    const stored = { mutedTypes: ['digest'], mutedCategories: [], locale: null };
+    expect(again.body).toEqual(stored);
+    expect((await api(herald, 'GET', '/api/v1/preferences', { token })).body).toEqual(stored);
     const other = await api(herald, 'GET', '/api/v1/preferences', {
       token: await userToken('prefs', { tenant: 'acme' }),
     });
-    expect(other.body).toEqual({ mutedTypes: [] });
+    expect(other.body).toEqual({ mutedTypes: [], mutedCategories: [], locale: null });
   });
 
   it.each([
     [{ mutedTypes: ['bad type'] }, 'mutedTypes must hold types or prefixes like "promo.*"'],
     [{ mutedTypes: 'promo.*' }, 'mutedTypes must be an array'],
-    [{}, 'mutedTypes must be an array'],
     [{ mutedTypes: ['a', 'a'] }, "All mutedTypes's elements must be unique"],
   ])('answers 400 naming the field for %j', async (body, message) => {
     const response = await api(herald, 'PUT', '/api/v1/preferences', {

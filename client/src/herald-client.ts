@@ -65,21 +65,51 @@ const newestFirst = (a: HeraldNotification, b: HeraldNotification) => compareIds
 
 type BulkChange = SseWireEventMap['notification.bulk-updated'];
 
+/** Whether the notification is snoozed at `now` (ms). */
+const asleep = (item: HeraldNotification, now: number) =>
+  item.snoozedUntil !== null && Date.parse(item.snoozedUntil) > now;
+
 /** Whether a `notification.bulk-updated` change covers the notification. */
-export function coveredBy(item: HeraldNotification, change: BulkChange): boolean {
+export function coveredBy(item: HeraldNotification, change: BulkChange, now = Date.now()): boolean {
+  const { filter } = change;
   if (compareIds(item.id, change.upTo) > 0) return false;
+  if (filter.type !== undefined && item.type !== filter.type) return false;
+  if (filter.category !== undefined && item.category !== filter.category) return false;
+  if (filter.before !== undefined && Date.parse(item.createdAt) >= Date.parse(filter.before)) {
+    return false;
+  }
+  if (filter.ids !== undefined && !filter.ids.includes(item.id)) return false;
   const archived = item.archivedAt !== null;
-  switch (change.filter.status) {
+  if (filter.status === 'snoozed') return asleep(item, now);
+  if (asleep(item, now)) return false; // every other status leaves the snoozed out
+  switch (filter.status) {
     case 'unread':
       return item.readAt === null && !archived;
     case 'read':
       return item.readAt !== null && !archived;
+    case 'unseen': // read implies seen
+      return item.seenAt === null && item.readAt === null && !archived;
     case 'archived':
       return archived;
     default: // 'all', or no status: everything not archived
       return !archived;
   }
 }
+
+/** The notification after a bulk change that covers it: a flag set keeps its first time. */
+function applyBulk(item: HeraldNotification, change: BulkChange): HeraldNotification {
+  const stamp = (value: boolean | undefined, at: string | null) =>
+    value === undefined ? at : value ? (at ?? change.at) : null;
+  return {
+    ...item,
+    readAt: stamp(change.set.read, item.readAt),
+    seenAt: stamp(change.set.seen, item.seenAt),
+    archivedAt: stamp(change.set.archived, item.archivedAt),
+  };
+}
+
+export type BulkFilter = BulkChange['filter'];
+export type BulkSet = BulkChange['set'];
 
 type Listener<T> = (value: T) => void;
 
@@ -94,9 +124,11 @@ type Listener<T> = (value: T) => void;
  *   inbox.connect();
  */
 export class HeraldClient {
-  /** Newest first; archived and deleted ones leave the list. */
+  /** Newest first; archived, snoozed and deleted ones leave the list. */
   notifications: HeraldNotification[] = [];
   unreadCount = 0;
+  /** Not seen yet: what a bell's badge shows (markSeen() when the panel opens). */
+  unseenCount = 0;
   status: ConnectionStatus = 'closed';
   /** The stream position last received: sent as `lastEventId` on reconnect. */
   lastEventId?: string;
@@ -143,7 +175,7 @@ export class HeraldClient {
     const limit = this.options.pageSize ?? 50;
     const [page, unread] = await Promise.all([
       this.request<{ items: HeraldNotification[] }>('GET', `/notifications?limit=${limit}`),
-      this.request<{ count: number }>('GET', '/notifications/unread-count'),
+      this.request<{ count: number; unseen: number }>('GET', '/notifications/unread-count'),
     ]);
     // Kept: what the stream brought while the list was loading.
     const streamed = this.notifications.filter(
@@ -151,6 +183,7 @@ export class HeraldClient {
     );
     this.notifications = [...streamed, ...page.items].sort(newestFirst).slice(0, limit);
     this.unreadCount = unread.count;
+    this.unseenCount = unread.unseen;
     this.loaded = true;
     this.emit('change', this);
   }
@@ -179,6 +212,47 @@ export class HeraldClient {
     this.unreadCount = 0;
     this.emit('change', this);
     return updated;
+  }
+
+  /**
+   * Marks the given notifications seen, or all of them (when the panel opens): the badge's
+   * `unseenCount` goes down, they stay unread. Answers how many changed.
+   */
+  async markSeen(ids?: string[]): Promise<number> {
+    const { updated } = await this.request<{ updated: number }>('POST', '/notifications/seen', {
+      ...(ids && { ids }),
+    });
+    const now = new Date().toISOString();
+    for (const item of this.notifications) if (!ids || ids.includes(item.id)) item.seenAt ??= now;
+    if (!ids) this.unseenCount = 0;
+    this.emit('change', this);
+    return updated;
+  }
+
+  /** Takes one of the notification's actions: recorded, and it is read. */
+  async act(id: string, actionId: string): Promise<HeraldNotification> {
+    const path = `/notifications/${encodeURIComponent(id)}/actions/${encodeURIComponent(actionId)}`;
+    const updated = await this.request<HeraldNotification>('POST', path);
+    this.apply(updated);
+    return updated;
+  }
+
+  /** Hides it until `until` (at most 30 days ahead); null wakes it now. */
+  async snooze(id: string, until: Date | null): Promise<HeraldNotification> {
+    const updated = await this.request<HeraldNotification>('PATCH', `/notifications/${id}`, {
+      snoozedUntil: until && until.toISOString(),
+    });
+    this.apply(updated);
+    return updated;
+  }
+
+  /** One change to every notification that matches `filter`; answers how many changed. */
+  async bulk(filter: BulkFilter, set: BulkSet): Promise<number> {
+    const { updated } = await this.request<{ updated: number }>('POST', '/notifications/bulk', {
+      filter,
+      set,
+    });
+    return updated; // the stream's notification.bulk-updated changes the list
   }
 
   /** A REST call to `/api/v1<path>` with the user's token; HeraldError when not 2xx. */
@@ -267,15 +341,19 @@ export class HeraldClient {
       const change = data as SseWireEventMap['notification.updated'];
       const item = this.notifications.find((each) => each.id === change.id);
       if (item) this.apply({ ...item, ...change }, change.deleted);
+      // Woken from a snooze that began before this list was loaded: not in it yet.
+      else if (change.snoozedUntil === null && !change.deleted && this.loaded) {
+        void this.refresh().catch(() => undefined);
+      }
     } else if (event === 'notification.bulk-updated') {
       const change = data as BulkChange;
-      this.notifications = this.notifications.map((item) =>
-        coveredBy(item, change) && change.set.read !== undefined
-          ? { ...item, readAt: change.set.read ? (item.readAt ?? change.at) : null }
-          : item,
-      );
+      this.notifications = this.notifications
+        .map((item) => (coveredBy(item, change) ? applyBulk(item, change) : item))
+        .filter((item) => item.archivedAt === null);
     } else if (event === 'unread-count') {
-      this.unreadCount = (data as SseWireEventMap['unread-count']).count;
+      const counts = data as SseWireEventMap['unread-count'];
+      this.unreadCount = counts.count;
+      this.unseenCount = counts.unseen;
     } else if (event === 'resync') {
       void this.refresh().catch(() => undefined);
     }
@@ -283,10 +361,11 @@ export class HeraldClient {
     if (event !== 'live' && event !== 'auth-expired') this.emit('change', this);
   }
 
-  /** Puts a changed notification in the list, or takes it out when archived or deleted. */
+  /** Puts a changed notification in the list, or takes it out when archived, snoozed or deleted. */
   private apply(updated: HeraldNotification, deleted = false): void {
+    const gone = deleted || updated.archivedAt !== null || asleep(updated, Date.now());
     this.notifications = this.notifications.flatMap((item) =>
-      item.id !== updated.id ? [item] : deleted || updated.archivedAt ? [] : [updated],
+      item.id !== updated.id ? [item] : gone ? [] : [updated],
     );
     this.emit('change', this);
   }

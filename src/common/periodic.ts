@@ -27,3 +27,19 @@ export class Periodic<T> {
     await this.running;
   }
 }
+
+/**
+ * Runs `step(batch)` until it does less than a batch (nothing left); answers the total. For jobs
+ * that work through a backlog without holding one long transaction.
+ */
+export async function inBatches(
+  step: (limit: number) => Promise<number>,
+  batch: number,
+): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const done = await step(batch);
+    total += done;
+    if (done < batch) return total;
+  }
+}

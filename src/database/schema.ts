@@ -3,6 +3,7 @@ import {
   bigint,
   check,
   index,
+  integer,
   jsonb,
   pgTable,
   primaryKey,
@@ -10,6 +11,7 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+import type { NotificationAction } from '../notifications/notification';
 
 /**
  * Tables are unqualified: each connection's search_path points at DATABASE_SCHEMA, so one set of
@@ -36,6 +38,18 @@ export const notifications = pgTable(
     // Soft delete keeps the idempotency key, so a redelivered message cannot resurrect it.
     deletedAt: timestamp('deleted_at', { withTimezone: true }),
     expiresAt: timestamp('expires_at', { withTimezone: true }),
+    url: text('url'),
+    actions: jsonb('actions').$type<NotificationAction[]>().notNull().default([]),
+    category: text('category'),
+    seenAt: timestamp('seen_at', { withTimezone: true }),
+    interactedAt: timestamp('interacted_at', { withTimezone: true }),
+    interaction: text('interaction'),
+    snoozedUntil: timestamp('snoozed_until', { withTimezone: true }),
+    collapseKey: text('collapse_key'),
+    groupKey: text('group_key'),
+    groupCount: integer('group_count').notNull().default(1),
+    actors: jsonb('actors').$type<string[]>().notNull().default([]),
+    locale: text('locale'),
   },
   // Ascending on id: scanned backwards for "newest first" (a DESC NULLS LAST index would not match
   // ORDER BY id DESC, whose default is NULLS FIRST, and would need a sort).
@@ -49,6 +63,19 @@ export const notifications = pgTable(
     index('notifications_unread_idx')
       .on(t.tenantId, t.userId, t.id)
       .where(sql`${t.readAt} IS NULL AND ${t.archivedAt} IS NULL AND ${t.deletedAt} IS NULL`),
+    // The unseen count and status=unseen (read implies seen).
+    index('notifications_unseen_idx')
+      .on(t.tenantId, t.userId, t.id)
+      .where(
+        sql`${t.seenAt} IS NULL AND ${t.readAt} IS NULL AND ${t.archivedAt} IS NULL AND ${t.deletedAt} IS NULL`,
+      ),
+    index('notifications_category_idx')
+      .on(t.tenantId, t.userId, t.category, t.id)
+      .where(sql`${t.deletedAt} IS NULL AND ${t.category} IS NOT NULL`),
+    // Waking snoozed notifications; the others are not in it.
+    index('notifications_snoozed_idx')
+      .on(t.snoozedUntil)
+      .where(sql`${t.snoozedUntil} IS NOT NULL`),
     index('notifications_type_idx')
       .on(t.tenantId, t.userId, t.type, t.id)
       .where(sql`${t.deletedAt} IS NULL`),
@@ -89,6 +116,8 @@ export const preferences = pgTable(
     tenantId: text('tenant_id').notNull().default(''),
     userId: text('user_id').notNull(),
     mutedTypes: jsonb('muted_types').$type<string[]>().notNull().default([]),
+    mutedCategories: jsonb('muted_categories').$type<string[]>().notNull().default([]),
+    locale: text('locale'),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.userId] })],

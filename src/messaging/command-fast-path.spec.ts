@@ -48,6 +48,21 @@ const TEXTS = [
   'bad type',
   '\ufe0f'.repeat(201),
 ];
+const LINKS = [
+  'https://example.com/a?b=c',
+  'http://x',
+  '/orders/1',
+  '/',
+  '//evil.example.com',
+  'javascript:alert(1)',
+  'https://a b',
+  `/${'a'.repeat(2047)}`,
+  `/${'a'.repeat(2048)}`,
+  `/${'😀'.repeat(1024)}`,
+  'https://é.example/😀',
+  '/tab\there',
+];
+const CATEGORIES = ['orders', 'social.comments', 'a-b_c', 'Orders', 'a'.repeat(64), 'a'.repeat(65)];
 const DATES = ['2030-01-01T00:00:00Z', '2030-02-30T00:00:00Z', '2030-01-01', 'tomorrow', ''];
 const OTHERS: unknown[] = [null, undefined, 0, 1, true, false, [], ['a'], {}, { a: 1 }];
 
@@ -64,7 +79,9 @@ describe('fastCommand', () => {
       ].sort();
     expect(properties(CreateNotificationCommand)).toEqual(
       [
+        'actions',
         'body',
+        'category',
         'data',
         'deliverAt',
         'expiresAt',
@@ -75,6 +92,7 @@ describe('fastCommand', () => {
         'tenantId',
         'title',
         'type',
+        'url',
       ].sort(),
     );
     expect(properties(RecipientsSpec)).toEqual(['broadcast', 'topics', 'userIds']);
@@ -108,6 +126,7 @@ describe('fastCommand', () => {
       { ...base, data: { toString: 'x' } },
       { ...base, data: JSON.parse('{"a": {"__proto__": 1}}') as object },
       { ...base, id: null },
+      { ...base, actions: [{ id: 'a', label: 'A' }] },
       { type: 't', title: 'x' },
     ]) {
       expect(fastCommand(input)).toBeUndefined();
@@ -147,6 +166,8 @@ describe('fastCommand', () => {
       maybe('expiresAt', () => pick(DATES), 0.1);
       maybe('deliverAt', () => pick(DATES), 0.1);
       maybe('tenantId', anything, 0.3);
+      maybe('url', () => (next() < 0.8 ? pick(LINKS) : anything()), 0.2);
+      maybe('category', () => (next() < 0.8 ? pick(CATEGORIES) : anything()), 0.2);
       maybe('data', () => data(0), 0.5);
       maybe(
         'recipients',

@@ -1,6 +1,9 @@
 import { isDateString } from 'class-validator';
-import { NAME, PRINTABLE, RecipientsSpec } from '../notifications/addressed-message';
-import { CreateNotificationCommand } from '../notifications/intake/create-notification.command';
+import { CATEGORY, NAME, PRINTABLE, RecipientsSpec } from '../notifications/addressed-message';
+import {
+  CreateNotificationCommand,
+  LINK,
+} from '../notifications/intake/create-notification.command';
 import { PRIORITIES } from '../notifications/notification';
 
 /**
@@ -41,6 +44,12 @@ export function fastCommand(input: Record<string, unknown>): CreateNotificationC
       case 'tenantId':
         if (!isText(value, 200, NO_CONTROL)) return undefined;
         break;
+      case 'url':
+        if (!isText(value, 2048, LINK)) return undefined;
+        break;
+      case 'category':
+        if (typeof value !== 'string' || !CATEGORY.test(value)) return undefined;
+        break;
       case 'recipients':
         taken = namedUsers(value);
         if (taken === undefined) return undefined;
@@ -51,7 +60,7 @@ export function fastCommand(input: Record<string, unknown>): CreateNotificationC
         if (taken === undefined) return undefined;
         break;
       default:
-        return undefined; // sentAt (excluded), unknown fields, …: validateInput decides
+        return undefined; // actions, sentAt (excluded), unknown fields, …: validateInput decides
     }
     fields[key] = taken;
   }

@@ -24,6 +24,9 @@ export const PRINTABLE = /^[^\p{Cc}]+$/u;
 /** Types and topics: also used in routing keys and URLs. */
 export const NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
 export const NAME_RULE = '1-100 of [A-Za-z0-9_.:-]';
+/** Categories: for filters and muting. */
+export const CATEGORY = /^[a-z0-9._-]{1,64}$/;
+export const CATEGORY_RULE = '1-64 of [a-z0-9._-]';
 
 const NO_RECIPIENT = 'recipients needs userIds, topics or broadcast: true';
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
-import type { BulkChange, Notification, Recipient } from './notification';
+import type { BulkChange, Notification, NotificationState, Recipient } from './notification';
 
 /** What changed in someone's inbox (or their topics), after the commit. */
 export type InboxEvent =
@@ -10,14 +10,19 @@ export type InboxEvent =
    * to send them in order when they arrive out of order; absent on a replay from storage.
    */
   | { kind: 'created'; notification: Notification; sentAt?: number; previousId?: string | null }
-  | {
+  /**
+   * The notification's state after a change; the v1.1 fields may be absent in one from an older
+   * instance (over the bus).
+   */
+  | ({
       kind: 'updated';
       recipient: Recipient;
       id: string;
-      readAt: Date | null;
-      archivedAt: Date | null;
       deleted?: true;
-    }
+      /** Removed because this newer one replaces it or took it into its group. */
+      replacedBy?: string;
+    } & Pick<NotificationState, 'readAt' | 'archivedAt'> &
+      Partial<NotificationState>)
   /** One event for many rows (read-all): never one per row. */
   | ({ kind: 'bulk-updated'; recipient: Recipient } & BulkChange)
   | { kind: 'subscription'; recipient: Recipient; topic: string; subscribed: boolean };

@@ -9,6 +9,17 @@ export class NotificationNotFoundError extends DomainError {
   }
 }
 
+/** The notification has no action of that id. */
+export class ActionNotFoundError extends DomainError {
+  readonly kind = 'not-found';
+
+  constructor(id: string, actionId: string) {
+    super(
+      `Notification ${JSON.stringify(id.slice(0, 64))} has no action ${JSON.stringify(actionId.slice(0, 64))}`,
+    );
+  }
+}
+
 /** Subscribing would take the user past TOPICS_MAX_PER_USER; re-subscribing never does. */
 export class TopicLimitError extends DomainError {
   readonly kind = 'conflict';

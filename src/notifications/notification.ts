@@ -17,7 +17,17 @@ export function compareIds(a: string, b: string): number {
   return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 }
 
-/** A stored notification as the API and the streams show it (CONTRACT.md "A Notification"). */
+/** A button shown with a notification (CONTRACT.md v1.1 `actions`). */
+export interface NotificationAction {
+  id: string;
+  label: string;
+  url?: string;
+}
+
+/**
+ * A stored notification as the API and the streams show it (CONTRACT.md "A Notification" and
+ * v1.1 "The Notification gains").
+ */
 export interface Notification {
   /** Opaque; per user, ordered as the user's notifications were committed. */
   id: string;
@@ -33,12 +43,76 @@ export interface Notification {
   readAt: Date | null;
   archivedAt: Date | null;
   expiresAt: Date | null;
+  /** Where a click goes: `https://`, `http://` or a path. */
+  url: string | null;
+  actions: NotificationAction[];
+  category: string | null;
+  /** Seen (the list was shown) apart from read (opened): the bell's badge counts unseen. */
+  seenAt: Date | null;
+  interactedAt: Date | null;
+  /** The id of the action taken. */
+  interaction: string | null;
+  /** Hidden from lists, counts and replay until then. */
+  snoozedUntil: Date | null;
+  collapseKey: string | null;
+  groupKey: string | null;
+  /** How many messages it stands for (1 when not grouped). */
+  groupCount: number;
+  /** Of a group: the newest first, distinct, at most 5. */
+  actors: string[];
+  /** The locale it was rendered in. */
+  locale: string | null;
 }
+
+/** What a notification holds when it is stored, past what its draft gave it. */
+export function freshState(): Pick<
+  Notification,
+  | 'readAt'
+  | 'archivedAt'
+  | 'seenAt'
+  | 'interactedAt'
+  | 'interaction'
+  | 'snoozedUntil'
+  | 'collapseKey'
+  | 'groupKey'
+  | 'groupCount'
+  | 'actors'
+  | 'locale'
+> {
+  return {
+    readAt: null,
+    archivedAt: null,
+    seenAt: null,
+    interactedAt: null,
+    interaction: null,
+    snoozedUntil: null,
+    collapseKey: null,
+    groupKey: null,
+    groupCount: 1,
+    actors: [],
+    locale: null,
+  };
+}
+
+/** The parts of a Notification a user changes: what `notification.updated` carries. */
+export type NotificationState = Pick<
+  Notification,
+  'readAt' | 'archivedAt' | 'seenAt' | 'interactedAt' | 'interaction' | 'snoozedUntil'
+>;
 
 /** One row to store: a notification for one recipient. */
 export type NotificationDraft = Pick<
   Notification,
-  'type' | 'title' | 'body' | 'data' | 'priority' | 'topic' | 'expiresAt'
+  | 'type'
+  | 'title'
+  | 'body'
+  | 'data'
+  | 'priority'
+  | 'topic'
+  | 'expiresAt'
+  | 'url'
+  | 'actions'
+  | 'category'
 > & {
   recipient: Recipient;
   /** Unique per recipient: storing the same key twice keeps the first. */
@@ -47,16 +121,20 @@ export type NotificationDraft = Pick<
   sentAt?: number;
 };
 
-export const INBOX_STATUSES = ['unread', 'read', 'all', 'archived'] as const;
+export const INBOX_STATUSES = ['unread', 'read', 'all', 'archived', 'unseen', 'snoozed'] as const;
 export type InboxStatus = (typeof INBOX_STATUSES)[number];
 
 export interface InboxQuery {
   limit: number;
   /** Exclusive: items older than this id. */
   cursor?: string;
-  /** `all` = everything not archived; `archived` = only archived. */
+  /**
+   * `all` = everything not archived; `archived` = only archived; `snoozed` = only those asleep,
+   * which every other status leaves out.
+   */
   status: InboxStatus;
   type?: string;
+  category?: string;
 }
 
 export interface NotificationSearch {
@@ -78,14 +156,30 @@ export interface InboxPage {
  */
 export interface BulkChange {
   upTo: string;
-  filter: { status?: InboxStatus };
-  set: { read?: boolean };
+  filter: BulkFilter;
+  set: BulkSet;
   at: Date;
 }
 
-export interface StateChange {
+/** Which notifications a bulk change is for: all of the conditions given. */
+export interface BulkFilter {
+  status?: InboxStatus;
+  type?: string;
+  category?: string;
+  /** Created before this time. */
+  before?: Date;
+  ids?: string[];
+}
+
+export interface BulkSet {
   read?: boolean;
+  seen?: boolean;
   archived?: boolean;
+}
+
+export interface StateChange extends BulkSet {
+  /** A time to sleep until, or null to wake it now. */
+  snoozedUntil?: Date | null;
 }
 
 /**
@@ -94,6 +188,8 @@ export interface StateChange {
  */
 export interface UnreadState {
   count: number;
+  /** Neither seen nor read (read implies seen), not archived; as `count`, not snoozed or expired. */
+  unseen: number;
   position: string;
   /** When the first notification the count takes in expires (it then counts one less), if any. */
   nextExpiry?: Date | null;

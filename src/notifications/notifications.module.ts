@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { AudienceDrizzleRepository } from './audience/audience-drizzle.repository';
 import { AudienceRepository } from './audience/audience.repository';
 import { ExpiryPurge } from './inbox/expiry-purge';
+import { SnoozeAlarm } from './inbox/snooze-alarm';
 import { InboxEvents } from './inbox-events';
 import { Intake } from './intake/intake';
 import { KnownUsersGuard } from './audience/known-users.guard';
@@ -29,6 +30,7 @@ import { Topics } from './audience/topics';
     NotificationBatcher,
     InboxEvents,
     ExpiryPurge,
+    SnoozeAlarm,
     ScheduledDelivery,
     { provide: APP_GUARD, useClass: KnownUsersGuard },
     { provide: NotificationsRepository, useClass: NotificationsDrizzleRepository },

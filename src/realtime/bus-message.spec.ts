@@ -1,3 +1,4 @@
+import { freshState } from '../notifications/notification';
 import { MAX_BUS_MESSAGE_BYTES, parseBusMessage, UnreadableBusMessage } from './bus-message';
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
@@ -23,6 +24,18 @@ const notification = {
   readAt: null,
   archivedAt: null,
   expiresAt: null,
+  url: '/orders/1',
+  actions: [{ id: 'track', label: 'Track', url: '/orders/1/tracking' }],
+  category: 'orders',
+  seenAt: '2026-12-01T10:00:01.000Z',
+  interactedAt: null,
+  interaction: null,
+  snoozedUntil: null,
+  collapseKey: null,
+  groupKey: null,
+  groupCount: 1,
+  actors: [],
+  locale: null,
 };
 
 describe('parseBusMessage', () => {
@@ -36,6 +49,31 @@ describe('parseBusMessage', () => {
       readAt: '2026-12-01T10:00:00.000Z',
       archivedAt: null,
       deleted: true,
+    },
+    {
+      kind: 'updated',
+      recipient: { userId: 'ada', tenantId: null },
+      id: '42',
+      readAt: '2026-12-01T10:00:00.000Z',
+      archivedAt: null,
+      seenAt: '2026-12-01T10:00:00.000Z',
+      interactedAt: '2026-12-01T10:00:00.000Z',
+      interaction: 'approve',
+      snoozedUntil: null,
+    },
+    {
+      kind: 'bulk-updated',
+      recipient: { userId: 'ada', tenantId: null },
+      upTo: '42',
+      filter: {
+        status: 'unseen',
+        type: 'order.shipped',
+        category: 'orders',
+        before: '2026-12-01T10:00:00.000Z',
+        ids: ['41', '42'],
+      },
+      set: { read: true, seen: true, archived: false },
+      at: '2026-12-01T10:00:00.000Z',
     },
     {
       kind: 'subscription',
@@ -87,8 +125,19 @@ describe('parseBusMessage', () => {
 
   it('drops fields it does not know (a newer instance may send more)', () => {
     expect(
-      parseBusMessage(json({ kind: 'created', notification: { ...notification, url: '/x' } })),
+      parseBusMessage(json({ kind: 'created', notification: { ...notification, colour: 'red' } })),
     ).toEqual({ kind: 'created', notification });
+  });
+
+  it("fills in the v1.1 fields of an older instance's notification with their defaults", () => {
+    const { id, userId, tenantId, type, title, body, data, priority, topic, createdAt } =
+      notification;
+    const v1 = { id, userId, tenantId, type, title, body, data, priority, topic, createdAt };
+    const old = { ...v1, readAt: null, archivedAt: null, expiresAt: null };
+    expect(parseBusMessage(json({ kind: 'created', notification: old }))).toEqual({
+      kind: 'created',
+      notification: { ...old, url: null, actions: [], category: null, ...freshState() },
+    });
   });
 
   it.each([

@@ -40,6 +40,24 @@ const notification = z.object({
   readAt: time,
   archivedAt: time,
   expiresAt: time,
+  // v1.1: absent from an older instance's, which cannot have stored them.
+  url: z.string().max(2048).nullable().default(null),
+  actions: z
+    .array(
+      z.object({ id: name, label: z.string().max(1000), url: z.string().max(2048).optional() }),
+    )
+    .max(10)
+    .default([]),
+  category: name.nullable().default(null),
+  seenAt: time.default(null),
+  interactedAt: time.default(null),
+  interaction: name.nullable().default(null),
+  snoozedUntil: time.default(null),
+  collapseKey: name.nullable().default(null),
+  groupKey: name.nullable().default(null),
+  groupCount: z.number().int().min(1).default(1),
+  actors: z.array(name).max(100).default([]),
+  locale: name.nullable().default(null),
 });
 
 const inboxEvent = z.discriminatedUnion('kind', [
@@ -55,14 +73,29 @@ const inboxEvent = z.discriminatedUnion('kind', [
     id,
     readAt: time,
     archivedAt: time,
+    seenAt: time.optional(),
+    interactedAt: time.optional(),
+    interaction: name.nullable().optional(),
+    snoozedUntil: time.optional(),
     deleted: z.literal(true).optional(),
+    replacedBy: id.optional(),
   }),
   z.object({
     kind: z.literal('bulk-updated'),
     recipient,
     upTo: id,
-    filter: z.object({ status: z.enum(INBOX_STATUSES).optional() }),
-    set: z.object({ read: z.boolean().optional() }),
+    filter: z.object({
+      status: z.enum(INBOX_STATUSES).optional(),
+      type: name.optional(),
+      category: name.optional(),
+      before: time.unwrap().optional(),
+      ids: z.array(id).max(1000).optional(),
+    }),
+    set: z.object({
+      read: z.boolean().optional(),
+      seen: z.boolean().optional(),
+      archived: z.boolean().optional(),
+    }),
     at: time.unwrap(),
   }),
   z.object({

@@ -1,6 +1,12 @@
 import { HeraldMetrics } from '../metrics/herald-metrics';
 import { InboxEvents } from '../notifications/inbox-events';
-import { Notification, Recipient, recipientKey, UnreadState } from '../notifications/notification';
+import {
+  freshState,
+  Notification,
+  Recipient,
+  recipientKey,
+  UnreadState,
+} from '../notifications/notification';
 import type { Inbox } from '../notifications/inbox/inbox';
 import type { Topics } from '../notifications/audience/topics';
 import { Subject } from 'rxjs';
@@ -43,9 +49,11 @@ function notification(id: string): Notification {
     priority: 'normal',
     topic: null,
     createdAt: new Date(),
-    readAt: null,
-    archivedAt: null,
     expiresAt: null,
+    url: null,
+    actions: [],
+    category: null,
+    ...freshState(),
   };
 }
 
@@ -56,6 +64,7 @@ function setUp() {
   /** `gate`: when set, a read answers (what was stored when it began) only once it resolves. */
   const stored: UnreadState & { reads: number; gate?: Promise<void> } = {
     count: 0,
+    unseen: 0,
     position: '0',
     reads: 0,
   };
@@ -64,7 +73,7 @@ function setUp() {
       stored.reads += 1;
       const { count, position } = stored;
       await stored.gate;
-      return new Map(recipients.map((r) => [recipientKey(r), { count, position }]));
+      return new Map(recipients.map((r) => [recipientKey(r), { count, unseen: count, position }]));
     },
   } as unknown as Inbox;
   const bus = new FakeBus();
@@ -81,7 +90,7 @@ function setUp() {
   const open = (count: number, position: string, nextExpiry?: Date) => {
     const received: StreamSignal[] = [];
     registry.add(alice, { receive: (signal) => received.push(signal) });
-    counts.opened(alice, { count, position, nextExpiry });
+    counts.opened(alice, { count, unseen: count, position, nextExpiry });
     return received;
   };
   return { router, events, stored, open, published: bus.published, remote: bus.remote };

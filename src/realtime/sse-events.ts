@@ -1,4 +1,4 @@
-import type { BulkChange, Notification } from '../notifications/notification';
+import type { BulkChange, Notification, NotificationState } from '../notifications/notification';
 
 /**
  * Every SSE event Herald sends, by name, with its payload (CONTRACT.md "The SSE stream"). The
@@ -6,15 +6,17 @@ import type { BulkChange, Notification } from '../notifications/notification';
  */
 export interface SseEventMap {
   notification: Notification;
+  /** The notification's state after the change (the v1.1 fields when known). */
   'notification.updated': {
     id: string;
-    readAt: Date | null;
-    archivedAt: Date | null;
     deleted?: true;
-  };
+    replacedBy?: string;
+  } & Pick<NotificationState, 'readAt' | 'archivedAt'> &
+    Partial<NotificationState>;
   /** Every notification at or below `upTo` that matches `filter` now has `set` applied. */
   'notification.bulk-updated': BulkChange;
-  'unread-count': { count: number };
+  /** `unseen`: neither seen nor read, not archived (the bell's badge). */
+  'unread-count': { count: number; unseen: number };
   /** The gap since Last-Event-ID is longer than replay covers: reload the list over REST. */
   resync: { reason: string };
   /** A live event: never stored, never replayed; `topic` when it came through one. */

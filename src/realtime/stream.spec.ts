@@ -22,7 +22,7 @@ function created(id: string, previousId: string | null): StreamSignal {
  */
 async function openStream(position: string, lastEventId?: string) {
   const inbox = {
-    unreadState: () => Promise.resolve({ count: 0, position }),
+    unreadState: () => Promise.resolve({ count: 0, unseen: 0, position }),
     listAfter: () => Promise.resolve([] as Notification[]),
     reached: () => Promise.resolve(true),
   };

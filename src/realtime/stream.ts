@@ -135,7 +135,7 @@ export class Stream implements SignalReceiver {
       compareIds(lastEventId, state.position) > 0 &&
       !(await inbox.reached(this.user, lastEventId));
     if (this.ended) return;
-    const count = { count: state.count };
+    const count = { count: state.count, unseen: state.unseen };
     if (replay.length > REPLAY_LIMIT || ahead) {
       this.position = state.position;
       this.send({ type: 'unread-count', id: this.position, data: count, retry: RETRY_MS });
@@ -184,8 +184,18 @@ export class Stream implements SignalReceiver {
       case 'created':
         return this.forwardCreated(signal);
       case 'updated': {
-        const { id, readAt, archivedAt, deleted } = signal;
-        const data = { id, readAt, archivedAt, ...(deleted && { deleted }) };
+        // What is undefined (unknown to an older instance, not deleted) is left out of the JSON.
+        const data = {
+          id: signal.id,
+          readAt: signal.readAt,
+          archivedAt: signal.archivedAt,
+          seenAt: signal.seenAt,
+          interactedAt: signal.interactedAt,
+          interaction: signal.interaction,
+          snoozedUntil: signal.snoozedUntil,
+          deleted: signal.deleted,
+          replacedBy: signal.replacedBy,
+        };
         return this.send({ type: 'notification.updated', id: this.position, data }, signal);
       }
       case 'bulk-updated': {
@@ -198,11 +208,10 @@ export class Stream implements SignalReceiver {
         const payload = { type, data, ...(topic && { topic }) };
         return this.send({ type: 'live', id: this.position, data: payload }, signal);
       }
-      case 'unread-count':
-        return this.send(
-          { type: 'unread-count', id: this.position, data: { count: signal.count } },
-          signal,
-        );
+      case 'unread-count': {
+        const data = { count: signal.count, unseen: signal.unseen };
+        return this.send({ type: 'unread-count', id: this.position, data }, signal);
+      }
     }
   }
 

@@ -14,9 +14,10 @@ const EXPIRY_SWEEP_MS = 1000;
 
 type InboxChange = Extract<StreamSignal, { kind: 'created' | 'updated' | 'bulk-updated' }>;
 
-/** An unread count sent, the notifications it takes in, and when it last went up by one. */
+/** Counts sent, the notifications they take in, and when they last went up by one. */
 interface CountSent {
   count: number;
+  unseen: number;
   counted: SeenIds;
   /** `UnreadCounts.increments` at its last +1; 0 for a count read from storage. */
   incremented: number;
@@ -24,17 +25,19 @@ interface CountSent {
 
 /** A count read from storage: it takes in every notification up to the newest it saw. */
 function countOf(state: UnreadState): CountSent {
-  return { count: state.count, counted: new SeenIds(state.position), incremented: 0 };
+  const { count, unseen } = state;
+  return { count, unseen, counted: new SeenIds(state.position), incremented: 0 };
 }
 
 /**
- * The unread count of every recipient with a stream here, kept equal on all their tabs. A new
- * notification's count goes out with it: the last count sent plus one when that count does not
- * take it in yet, unchanged otherwise (a count read from storage takes in every id up to the
- * newest it saw, as ids of a recipient grow in commit order; one counted since is remembered by
- * id, as they may arrive out of order: SeenIds). Other changes (read, archived, deleted) and
- * expiries are recounted in the database once per burst, for all recipients of the burst at
- * once, and sent when the count differs from the last one sent.
+ * The unread and unseen counts of every recipient with a stream here, kept equal on all their
+ * tabs. A new notification's counts go out with it: the last counts sent plus one (it is unread
+ * and unseen) when they do not take it in yet, unchanged otherwise (counts read from storage
+ * take in every id up to the newest they saw, as ids of a recipient grow in commit order; one
+ * counted since is remembered by id, as they may arrive out of order: SeenIds). Other changes
+ * (read, seen, archived, snoozed, deleted) and expiries are recounted in the database once per
+ * burst, for all recipients of the burst at once, and sent when a count differs from the last
+ * one sent.
  */
 @Injectable()
 export class UnreadCounts implements OnModuleDestroy {
@@ -70,7 +73,11 @@ export class UnreadCounts implements OnModuleDestroy {
     const key = recipientKey(recipient);
     const sent = this.sent.get(key);
     if (this.registry.streamsOf(recipient) === 1) this.countRead(recipient, state);
-    else if (sent?.count !== state.count || sent.counted.newest !== state.position) {
+    else if (
+      sent?.count !== state.count ||
+      sent.unseen !== state.unseen ||
+      sent.counted.newest !== state.position
+    ) {
       // Its tabs started from different counts: a recount tells them all the same one.
       this.sent.delete(key);
       this.countSoon(recipient);
@@ -95,9 +102,11 @@ export class UnreadCounts implements OnModuleDestroy {
     if (seen === 'new') {
       // Sent in the same tick as the notification, so both leave in one write per stream.
       sent.count += 1;
+      sent.unseen += 1;
       sent.incremented = ++this.increments;
       this.expiresAt(recipient, change.notification.expiresAt);
-      this.registry.deliver(recipient, { kind: 'unread-count', count: sent.count });
+      const { count, unseen } = sent;
+      this.registry.deliver(recipient, { kind: 'unread-count', count, unseen });
     } else if (seen === 'unknown') {
       this.countSoon(recipient); // too late to tell whether the count took it in
     } // else the count sent takes it in already
@@ -161,7 +170,7 @@ export class UnreadCounts implements OnModuleDestroy {
   private recounted(recipient: Recipient, states: Map<string, UnreadState>, readFrom: number) {
     if (!this.registry.isConnected(recipient)) return;
     const key = recipientKey(recipient);
-    const state = states.get(key) ?? { count: 0, position: '0' };
+    const state = states.get(key) ?? { count: 0, unseen: 0, position: '0' };
     const sent = this.sent.get(key);
     if (sent && sent.incremented > readFrom) {
       // A notification was counted while this count was read: it may be behind, count again.
@@ -169,8 +178,9 @@ export class UnreadCounts implements OnModuleDestroy {
       return;
     }
     this.countRead(recipient, state);
-    if (sent?.count !== state.count) {
-      this.registry.deliver(recipient, { kind: 'unread-count', count: state.count });
+    if (sent?.count !== state.count || sent.unseen !== state.unseen) {
+      const { count, unseen } = state;
+      this.registry.deliver(recipient, { kind: 'unread-count', count, unseen });
     }
   }
 }

@@ -10,6 +10,18 @@ describe('isMuted', () => {
     ['order.shipped', ['promo.*', 'chat.message'], false],
     ['chat.message', [], false],
   ])('%s with %j → %s', (type, muted, expected) => {
-    expect(isMuted(type, muted)).toBe(expected);
+    expect(isMuted({ type, category: null }, { mutedTypes: muted, mutedCategories: [] })).toBe(
+      expected,
+    );
+  });
+
+  it.each([
+    ['social', ['social'], true],
+    ['social', ['social.comments'], false],
+    ['social.comments', ['social'], false],
+    [null, ['social'], false],
+  ])('category %s with muted categories %j → %s', (category, mutedCategories, expected) => {
+    const muting = { mutedTypes: [], mutedCategories };
+    expect(isMuted({ type: 'comment.created', category }, muting)).toBe(expected);
   });
 });

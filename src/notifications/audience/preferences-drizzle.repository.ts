@@ -3,6 +3,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { Database } from '../../database/database';
 import { preferences as table } from '../../database/schema';
 import { Recipient, recipientKey } from '../notification';
+import type { Muting } from './muting';
 import { Preferences, PreferencesRepository } from './preferences.repository';
 
 @Injectable()
@@ -15,28 +16,28 @@ export class PreferencesDrizzleRepository extends PreferencesRepository {
     const [row] = await this.database.run((db) =>
       db.select().from(table).where(this.of(recipient)),
     );
-    return { mutedTypes: row?.mutedTypes ?? [] };
+    return {
+      mutedTypes: row?.mutedTypes ?? [],
+      mutedCategories: row?.mutedCategories ?? [],
+      locale: row?.locale ?? null,
+    };
   }
 
   async set(recipient: Recipient, preferences: Preferences): Promise<Preferences> {
-    const values = {
-      tenantId: recipient.tenantId ?? '',
-      userId: recipient.userId,
-      mutedTypes: preferences.mutedTypes,
-    };
+    const { mutedTypes, mutedCategories, locale } = preferences;
     await this.database.run((db) =>
       db
         .insert(table)
-        .values(values)
+        .values({ ...this.keyOf(recipient), mutedTypes, mutedCategories, locale })
         .onConflictDoUpdate({
           target: [table.tenantId, table.userId],
-          set: { mutedTypes: values.mutedTypes, updatedAt: sql`now()` },
+          set: { mutedTypes, mutedCategories, locale, updatedAt: sql`now()` },
         }),
     );
-    return { mutedTypes: values.mutedTypes };
+    return { mutedTypes, mutedCategories, locale };
   }
 
-  async mutedTypesOf(recipients: Recipient[]): Promise<Map<string, string[]>> {
+  async mutingOf(recipients: Recipient[]): Promise<Map<string, Muting>> {
     if (recipients.length === 0) return new Map();
     // One parameter per column, whatever the number of recipients in the batch.
     const tenants = sql.param(recipients.map((recipient) => recipient.tenantId ?? ''));
@@ -51,12 +52,16 @@ export class PreferencesDrizzleRepository extends PreferencesRepository {
     );
     return new Map(
       rows
-        .filter((row) => row.mutedTypes.length > 0)
+        .filter((row) => row.mutedTypes.length > 0 || row.mutedCategories.length > 0)
         .map((row) => [
           recipientKey({ tenantId: row.tenantId || null, userId: row.userId }),
-          row.mutedTypes,
+          { mutedTypes: row.mutedTypes, mutedCategories: row.mutedCategories },
         ]),
     );
+  }
+
+  private keyOf(recipient: Recipient) {
+    return { tenantId: recipient.tenantId ?? '', userId: recipient.userId };
   }
 
   private of(recipient: Recipient) {

@@ -24,13 +24,21 @@ export class PreferencesController {
   }
 
   @Put()
-  @ApiOperation({ summary: 'Replace the muted types (`critical` notifications still arrive)' })
+  @ApiOperation({
+    summary: 'Replace the preferences: muted types and categories, locale',
+    description:
+      'A field left out goes back to its default. `critical` notifications still arrive.',
+  })
   @ApiOkResponse({ type: PreferencesResponse, description: 'The preferences as stored' })
   @ApiErrors(400, 401, 413, 429)
   set(
     @CurrentUser() user: AuthenticatedUser,
     @Body() body: PreferencesBody,
   ): Promise<PreferencesResponse> {
-    return this.notifications.setPreferences(user, { mutedTypes: body.mutedTypes });
+    return this.notifications.setPreferences(user, {
+      mutedTypes: body.mutedTypes ?? [],
+      mutedCategories: body.mutedCategories ?? [],
+      locale: body.locale ? Intl.getCanonicalLocales(body.locale)[0] : null,
+    });
   }
 }

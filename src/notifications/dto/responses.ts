@@ -1,7 +1,24 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { type InboxPage, type Notification, PRIORITIES, type Priority } from '../notification';
+import {
+  type InboxPage,
+  type Notification,
+  type NotificationAction,
+  PRIORITIES,
+  type Priority,
+} from '../notification';
 import type { Preferences } from '../audience/preferences.repository';
 import type { TopicsPage } from '../audience/topics';
+
+export class ActionResponse implements NotificationAction {
+  @ApiProperty({ type: String, example: 'track' })
+  id: string;
+
+  @ApiProperty({ type: String, example: 'Track parcel' })
+  label: string;
+
+  @ApiProperty({ type: String, required: false, example: '/orders/123/tracking' })
+  url?: string;
+}
 
 /**
  * A Notification as the OpenAPI document shows it. Each class here implements the domain type it
@@ -62,6 +79,89 @@ export class NotificationResponse implements Notification {
     example: '2026-12-01T00:00:00.000Z',
   })
   expiresAt: Date | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'Where a click on it goes',
+    example: 'https://shop.example.com/orders/123',
+  })
+  url: string | null;
+
+  @ApiProperty({
+    type: ActionResponse,
+    isArray: true,
+    description: 'Buttons shown with it (`[]` when none)',
+    example: [{ id: 'track', label: 'Track parcel', url: '/orders/123/tracking' }],
+  })
+  actions: ActionResponse[];
+
+  @ApiProperty({ type: String, nullable: true, example: 'orders' })
+  category: string | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'When the user saw it in a list (apart from reading it)',
+    example: null,
+  })
+  seenAt: Date | null;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: null })
+  interactedAt: Date | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The id of the action the user took',
+    example: null,
+  })
+  interaction: string | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'Hidden from lists, counts and replay until then',
+    example: null,
+  })
+  snoozedUntil: Date | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The newest with this key replaced the older ones',
+    example: null,
+  })
+  collapseKey: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: null })
+  groupKey: string | null;
+
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    description: 'How many messages it stands for (1 when not grouped)',
+    example: 1,
+  })
+  groupCount: number;
+
+  @ApiProperty({
+    type: String,
+    isArray: true,
+    description: 'Of a group: the newest first, distinct, at most 5',
+    example: [],
+  })
+  actors: string[];
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The locale it was rendered in (templates)',
+    example: null,
+  })
+  locale: string | null;
 }
 
 export class InboxPageResponse implements InboxPage {
@@ -80,6 +180,14 @@ export class InboxPageResponse implements InboxPage {
 export class UnreadCountResponse {
   @ApiProperty({ type: 'integer', minimum: 0, example: 3 })
   count: number;
+
+  @ApiProperty({
+    type: 'integer',
+    minimum: 0,
+    description: 'Neither seen nor read, not archived, not snoozed: the bell badge',
+    example: 2,
+  })
+  unseen: number;
 }
 
 export class ReadAllResponse {
@@ -92,6 +200,11 @@ export class ReadAllResponse {
   updated: number;
 }
 
+export class UpdatedResponse {
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'How many changed', example: 3 })
+  updated: number;
+}
+
 export class PreferencesResponse implements Preferences {
   @ApiProperty({
     type: String,
@@ -100,6 +213,12 @@ export class PreferencesResponse implements Preferences {
     example: ['promo.*', 'digest.weekly'],
   })
   mutedTypes: string[];
+
+  @ApiProperty({ type: String, isArray: true, example: ['social'] })
+  mutedCategories: string[];
+
+  @ApiProperty({ type: String, nullable: true, example: 'de' })
+  locale: string | null;
 }
 
 export class TopicsResponse implements TopicsPage {

@@ -4,7 +4,7 @@ import {
   Logger,
   OnApplicationBootstrap,
 } from '@nestjs/common';
-import { Periodic } from '../../common/periodic';
+import { inBatches, Periodic } from '../../common/periodic';
 import { NotificationsRepository } from './notifications.repository';
 
 /** How often each instance looks for expired notifications (instances may overlap: harmless). */
@@ -37,17 +37,14 @@ export class ExpiryPurge implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private async purgeAll(): Promise<number> {
-    let total = 0;
     try {
-      for (;;) {
-        const deleted = await this.repository.purgeExpired(new Date(), PURGE_BATCH);
-        total += deleted;
-        if (deleted < PURGE_BATCH) break;
-      }
+      const purge = (limit: number) => this.repository.purgeExpired(new Date(), limit);
+      const total = await inBatches(purge, PURGE_BATCH);
       if (total > 0) this.logger.log(`Purged ${total} expired notifications`);
+      return total;
     } catch (error) {
       this.logger.warn(`Expiry purge failed, will try again: ${String(error)}`);
+      return 0;
     }
-    return total;
   }
 }

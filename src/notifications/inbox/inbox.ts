@@ -3,6 +3,8 @@ import { InvalidInputError } from '../../common/domain-error';
 import { turnBatch } from '../../common/turn-batch';
 import { InboxEvents } from '../inbox-events';
 import {
+  BulkFilter,
+  BulkSet,
   InboxPage,
   InboxQuery,
   Notification,
@@ -12,9 +14,12 @@ import {
   StateChange,
   UnreadState,
 } from '../notification';
-import { NotificationNotFoundError } from '../notification.errors';
+import { ActionNotFoundError, NotificationNotFoundError } from '../notification.errors';
 import { NotificationsRepository } from './notifications.repository';
 import { Preferences, PreferencesRepository } from '../audience/preferences.repository';
+
+/** How far ahead a notification may be snoozed. */
+const MAX_SNOOZE_MS = 30 * 24 * 3600 * 1000;
 
 /** A recipient's inbox: reading, read state, deletion, preferences. Intake creates. */
 @Injectable()
@@ -43,12 +48,19 @@ export class Inbox {
     return (await this.unreadState(recipient)).count;
   }
 
+  /** Unread, and neither seen nor read: the bell. */
+  async counts(recipient: Recipient): Promise<{ count: number; unseen: number }> {
+    const { count, unseen } = await this.unreadState(recipient);
+    return { count, unseen };
+  }
+
   /** Batched per turn: streams opening together read their states in one query. */
   readonly unreadState: (recipient: Recipient) => Promise<UnreadState> = turnBatch(
     async (recipients) => {
       const states = await this.repository.unreadStates([...recipients]);
       return recipients.map(
-        (recipient) => states.get(recipientKey(recipient)) ?? { count: 0, position: '0' },
+        (recipient) =>
+          states.get(recipientKey(recipient)) ?? { count: 0, unseen: 0, position: '0' },
       );
     },
   );
@@ -59,23 +71,68 @@ export class Inbox {
   }
 
   async changeState(recipient: Recipient, id: string, change: StateChange): Promise<Notification> {
-    if (change.read === undefined && change.archived === undefined) {
-      throw new InvalidInputError(['the body must set read or archived']);
+    if (Object.values(change).every((value) => value === undefined)) {
+      throw new InvalidInputError(['the body must set read, archived, seen or snoozedUntil']);
+    }
+    const until = change.snoozedUntil?.getTime();
+    if (until !== undefined && (until <= Date.now() || until > Date.now() + MAX_SNOOZE_MS)) {
+      throw new InvalidInputError(['snoozedUntil must be in the future, at most 30 days ahead']);
     }
     const notification = await this.repository.changeState(recipient, id, change);
     if (!notification) throw new NotificationNotFoundError(id);
-    const { readAt, archivedAt } = notification;
-    this.events.emit({ kind: 'updated', recipient, id, readAt, archivedAt });
+    this.emitUpdated(notification);
     return notification;
   }
 
-  async markAllRead(recipient: Recipient): Promise<number> {
-    const { updated, upTo, at } = await this.repository.markAllRead(recipient);
-    if (upTo !== null) {
-      const filter = { status: 'unread' as const };
-      this.events.emit({ kind: 'bulk-updated', recipient, upTo, filter, set: { read: true }, at });
+  /** The user took one of the notification's actions: recorded, and it is read. */
+  async interact(recipient: Recipient, id: string, actionId: string): Promise<Notification> {
+    const result = await this.repository.interact(recipient, id, actionId);
+    if (result === 'no-notification') throw new NotificationNotFoundError(id);
+    if (result === 'no-action') throw new ActionNotFoundError(id, actionId);
+    this.emitUpdated(result);
+    return result;
+  }
+
+  markAllRead(recipient: Recipient): Promise<number> {
+    return this.bulk(recipient, { status: 'unread' }, { read: true });
+  }
+
+  /** Marks the given notifications seen, or all of them. */
+  markSeen(recipient: Recipient, ids: string[] | undefined): Promise<number> {
+    return this.bulk(recipient, ids ? { ids } : { status: 'unseen' }, { seen: true });
+  }
+
+  /** A change to every notification that matches: one `bulk-updated` event, never one per row. */
+  async bulk(recipient: Recipient, filter: BulkFilter, set: BulkSet): Promise<number> {
+    if (Object.values(set).every((value) => value === undefined)) {
+      throw new InvalidInputError(['set must hold read, seen or archived']);
     }
+    const { updated, upTo, at } = await this.repository.bulkUpdate(recipient, filter, set);
+    if (upTo !== null) this.events.emit({ kind: 'bulk-updated', recipient, upTo, filter, set, at });
     return updated;
+  }
+
+  /** Wakes notifications whose snooze is over: every tab of their user hears it. */
+  async wakeSnoozed(limit: number): Promise<number> {
+    const woken = await this.repository.wakeSnoozed(limit);
+    for (const notification of woken) this.emitUpdated(notification);
+    return woken.length;
+  }
+
+  private emitUpdated(notification: Notification): void {
+    const { id, userId, tenantId, readAt, archivedAt, seenAt, interactedAt, interaction } =
+      notification;
+    this.events.emit({
+      kind: 'updated',
+      recipient: { userId, tenantId },
+      id,
+      readAt,
+      archivedAt,
+      seenAt,
+      interactedAt,
+      interaction,
+      snoozedUntil: notification.snoozedUntil,
+    });
   }
 
   async delete(recipient: Recipient, id: string): Promise<void> {

@@ -1,13 +1,33 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { and, asc, desc, eq, gt, gte, isNotNull, isNull, lt, or, sql, SQL } from 'drizzle-orm';
+import {
+  and,
+  asc,
+  desc,
+  eq,
+  gt,
+  gte,
+  inArray,
+  isNotNull,
+  isNull,
+  lt,
+  lte,
+  or,
+  sql,
+  SQL,
+} from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { Database, queryRows, RawQuery } from '../../database/database';
 import { NotificationRow, notifications as table } from '../../database/schema';
 import {
+  BulkFilter,
+  BulkSet,
+  freshState,
   InboxPage,
   InboxQuery,
+  InboxStatus,
   Notification,
+  NotificationAction,
   NotificationDraft,
   NotificationSearch,
   Priority,
@@ -44,6 +64,18 @@ function toNotification(row: NotificationRow): Notification {
     readAt: row.readAt,
     archivedAt: row.archivedAt,
     expiresAt: row.expiresAt,
+    url: row.url,
+    actions: row.actions,
+    category: row.category,
+    seenAt: row.seenAt,
+    interactedAt: row.interactedAt,
+    interaction: row.interaction,
+    snoozedUntil: row.snoozedUntil,
+    collapseKey: row.collapseKey,
+    groupKey: row.groupKey,
+    groupCount: row.groupCount,
+    actors: row.actors,
+    locale: row.locale,
   };
 }
 
@@ -76,7 +108,7 @@ function lockRecipients(recipients: Recipient[]): string {
 }
 
 /**
- * Stores drafts ($1…$10: a text array per column, unnested in the database: cheap to build and to
+ * Stores drafts ($1…$13: a text array per column, unnested in the database: cheap to build and to
  * parse whatever the batch size) and answers, in one statement, the rows it inserted in draft
  * order (ids grow in insertion order): those of drafts whose recipient did not have the key yet,
  * the first of them when a key repeats (ON CONFLICT keeps the first row). `previous_id` is the
@@ -87,13 +119,13 @@ function lockRecipients(recipients: Recipient[]): string {
 const STORE_DRAFTS = `
   WITH v AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-      $7::text[], $8::text[], $9::text[], $10::text[])
-      WITH ORDINALITY AS v(t, u, k, ty, ti, b, d, p, tp, e, n)
+      $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+      WITH ORDINALITY AS v(t, u, k, ty, ti, b, d, p, tp, e, l, a, c, n)
   ),
   inserted AS (
-    INSERT INTO notifications
-      (tenant_id, user_id, idempotency_key, type, title, body, data, priority, topic, expires_at)
-    SELECT t, u, k, ty, ti, b, d::jsonb, p, tp, e::timestamptz FROM v ORDER BY n
+    INSERT INTO notifications (tenant_id, user_id, idempotency_key, type, title, body, data,
+      priority, topic, expires_at, url, actions, category)
+    SELECT t, u, k, ty, ti, b, d::jsonb, p, tp, e::timestamptz, l, a::jsonb, c FROM v ORDER BY n
     ON CONFLICT (tenant_id, user_id, idempotency_key) DO NOTHING
     RETURNING id, tenant_id, user_id, idempotency_key, created_at
   ),
@@ -120,9 +152,14 @@ interface InsertedRow {
   previous_id: string | null;
 }
 
-/** A stored row, as findExisting reads it. */
-interface ExistingRow {
+/**
+ * A stored row as raw SQL reads it (`x.*`): snake case, the id as text, and dates as PGlite or
+ * node-postgres give them.
+ */
+interface RawRow {
   id: string;
+  tenant_id: string;
+  user_id: string;
   type: string;
   title: string;
   body: string | null;
@@ -133,10 +170,52 @@ interface ExistingRow {
   read_at: Date | string | null;
   archived_at: Date | string | null;
   expires_at: Date | string | null;
+  url: string | null;
+  actions: NotificationAction[];
+  category: string | null;
+  seen_at: Date | string | null;
+  interacted_at: Date | string | null;
+  interaction: string | null;
+  snoozed_until: Date | string | null;
+  collapse_key: string | null;
+  group_key: string | null;
+  group_count: number;
+  actors: string[];
+  locale: string | null;
 }
 
 function orNull(value: Date | string | null): Date | null {
   return value === null ? null : new Date(value);
+}
+
+function fromRaw(row: RawRow): Notification {
+  return {
+    id: String(row.id),
+    userId: row.user_id,
+    tenantId: row.tenant_id || null,
+    type: row.type,
+    title: row.title,
+    body: row.body,
+    data: row.data,
+    priority: row.priority as Priority,
+    topic: row.topic,
+    createdAt: new Date(row.created_at),
+    readAt: orNull(row.read_at),
+    archivedAt: orNull(row.archived_at),
+    expiresAt: orNull(row.expires_at),
+    url: row.url,
+    actions: row.actions,
+    category: row.category,
+    seenAt: orNull(row.seen_at),
+    interactedAt: orNull(row.interacted_at),
+    interaction: row.interaction,
+    snoozedUntil: orNull(row.snoozed_until),
+    collapseKey: row.collapse_key,
+    groupKey: row.group_key,
+    groupCount: Number(row.group_count),
+    actors: row.actors,
+    locale: row.locale,
+  };
 }
 
 const NEEDS_ESCAPE = /["\\]/;
@@ -161,7 +240,7 @@ function textArray(values: (string | null)[]): string {
 
 /** STORE_DRAFTS's parameters: one text[] literal per column. */
 function columnsOf(drafts: NotificationDraft[]): string[] {
-  const columns: (string | null)[][] = [[], [], [], [], [], [], [], [], [], []];
+  const columns: (string | null)[][] = Array.from({ length: 13 }, () => []);
   for (const draft of drafts) {
     columns[0].push(draft.recipient.tenantId ?? '');
     columns[1].push(draft.recipient.userId);
@@ -173,6 +252,9 @@ function columnsOf(drafts: NotificationDraft[]): string[] {
     columns[7].push(draft.priority);
     columns[8].push(draft.topic);
     columns[9].push(draft.expiresAt?.toISOString() ?? null);
+    columns[10].push(draft.url);
+    columns[11].push(JSON.stringify(draft.actions));
+    columns[12].push(draft.category);
   }
   return columns.map(textArray);
 }
@@ -189,30 +271,60 @@ function fromDraft(draft: NotificationDraft, id: string, createdAt: Date | strin
     priority: draft.priority,
     topic: draft.topic,
     createdAt: new Date(createdAt),
-    readAt: null,
-    archivedAt: null,
     expiresAt: draft.expiresAt,
+    url: draft.url,
+    actions: draft.actions,
+    category: draft.category,
+    ...freshState(),
   };
 }
 
-/** The row that had the draft's key already. */
-function fromExisting(draft: NotificationDraft, row: ExistingRow): Notification {
-  return {
-    id: row.id,
-    userId: draft.recipient.userId,
-    tenantId: draft.recipient.tenantId || null,
-    type: row.type,
-    title: row.title,
-    body: row.body,
-    data: row.data,
-    priority: row.priority as Priority,
-    topic: row.topic,
-    createdAt: new Date(row.created_at),
-    readAt: orNull(row.read_at),
-    archivedAt: orNull(row.archived_at),
-    expiresAt: orNull(row.expires_at),
-  };
+/** Not snoozed, or its snooze is over (it may not have been woken yet). */
+const AWAKE = or(isNull(table.snoozedUntil), lte(table.snoozedUntil, sql`now()`))!;
+
+/** The conditions of an inbox status; every status but `snoozed` leaves out the snoozed. */
+function statusConditions(status: InboxStatus | undefined): SQL[] {
+  switch (status) {
+    case 'unread':
+      return [isNull(table.readAt), isNull(table.archivedAt), AWAKE];
+    case 'read':
+      return [isNotNull(table.readAt), isNull(table.archivedAt), AWAKE];
+    case 'unseen': // read implies seen
+      return [isNull(table.seenAt), isNull(table.readAt), isNull(table.archivedAt), AWAKE];
+    case 'archived':
+      return [isNotNull(table.archivedAt), AWAKE];
+    case 'snoozed':
+      return [gt(table.snoozedUntil, sql`now()`)];
+    case 'all':
+    case undefined:
+      return [isNull(table.archivedAt), AWAKE];
+  }
 }
+
+/** A bulk filter's conditions (the status, and each other field given). */
+function filterConditions(filter: BulkFilter): SQL[] {
+  const conditions = statusConditions(filter.status);
+  if (filter.type !== undefined) conditions.push(eq(table.type, filter.type));
+  if (filter.category !== undefined) conditions.push(eq(table.category, filter.category));
+  if (filter.before !== undefined) conditions.push(lt(table.createdAt, filter.before));
+  if (filter.ids !== undefined) {
+    const ids = filter.ids.map(parseId).filter((id) => id !== null);
+    conditions.push(ids.length > 0 ? inArray(table.id, ids) : sql`false`);
+  }
+  return conditions;
+}
+
+/** A timestamp column set now (kept when set already) or cleared; undefined leaves it. */
+function stamp(value: boolean | undefined, column: AnyPgColumn): SQL | null | undefined {
+  return value === undefined ? undefined : value ? sql`coalesce(${column}, now())` : null;
+}
+
+/** The timestamp column behind each flag of a bulk change. */
+const FLAG_COLUMNS = [
+  ['read', table.readAt],
+  ['seen', table.seenAt],
+  ['archived', table.archivedAt],
+] as const;
 
 @Injectable()
 export class NotificationsDrizzleRepository extends NotificationsRepository {
@@ -220,7 +332,7 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
     super();
   }
 
-  /** The recipient's live rows: not deleted, not expired. */
+  /** The recipient's live rows: not deleted, not expired (snoozed or not). */
   private visible(recipient: Recipient): SQL {
     return and(
       eq(table.tenantId, recipient.tenantId ?? ''),
@@ -271,21 +383,16 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
         const existing = others.length > 0 ? await this.findExisting(query, others) : [];
         let found = 0;
         return stored.map(
-          (entry, index) =>
-            entry ?? {
-              notification: fromExisting(drafts[index], existing[found++]),
-              created: false,
-            },
+          (entry) => entry ?? { notification: fromRaw(existing[found++]), created: false },
         );
       },
     );
   }
 
   /** The stored rows that have the drafts' keys (a statement after the INSERT sees its rows). */
-  private async findExisting(query: RawQuery, drafts: NotificationDraft[]): Promise<ExistingRow[]> {
-    const rows = await query<ExistingRow | { id: null }>(
-      `SELECT x.id::text AS id, x.type, x.title, x.body, x.data, x.priority, x.topic,
-        x.created_at, x.read_at, x.archived_at, x.expires_at
+  private async findExisting(query: RawQuery, drafts: NotificationDraft[]): Promise<RawRow[]> {
+    const rows = await query<RawRow | { id: null }>(
+      `SELECT x.*, x.id::text AS id
       FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS v(t, u, k, n)
       LEFT JOIN notifications x
         ON x.tenant_id = v.t AND x.user_id = v.u AND x.idempotency_key = v.k
@@ -300,26 +407,16 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
     if (rows.some((row) => row.id === null)) {
       throw new Error('a stored notification vanished while its duplicate was being stored');
     }
-    return rows as ExistingRow[];
+    return rows as RawRow[];
   }
 
   async list(recipient: Recipient, query: InboxQuery): Promise<InboxPage> {
-    const conditions: (SQL | undefined)[] = [this.visible(recipient)];
-    switch (query.status) {
-      case 'unread':
-        conditions.push(isNull(table.readAt), isNull(table.archivedAt));
-        break;
-      case 'read':
-        conditions.push(isNotNull(table.readAt), isNull(table.archivedAt));
-        break;
-      case 'all':
-        conditions.push(isNull(table.archivedAt));
-        break;
-      case 'archived':
-        conditions.push(isNotNull(table.archivedAt));
-        break;
-    }
+    const conditions: (SQL | undefined)[] = [
+      this.visible(recipient),
+      ...statusConditions(query.status),
+    ];
     if (query.type) conditions.push(eq(table.type, query.type));
+    if (query.category) conditions.push(eq(table.category, query.category));
     return this.page(conditions, query);
   }
 
@@ -375,13 +472,15 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
     if (recipients.length === 0) return new Map();
     const tenants = sql.param(recipients.map((recipient) => recipient.tenantId ?? ''));
     const users = sql.param(recipients.map((recipient) => recipient.userId));
-    // Index scans per recipient (notifications_unread_idx, notifications_inbox_idx backwards), in
-    // one statement, so the count, the newest id and the next expiry are of the same moment.
+    // Index scans per recipient (notifications_unread_idx, notifications_unseen_idx,
+    // notifications_inbox_idx backwards), in one statement, so the counts, the newest id and the
+    // next expiry are of the same moment.
     const rows = await this.database.run((db) =>
       queryRows<{
         tenantId: string;
         userId: string;
         count: number;
+        unseen: number;
         position: string | null;
         nextExpiry: Date | string | null;
       }>(
@@ -391,13 +490,21 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
             WHERE n.tenant_id = v.t AND n.user_id = v.u AND n.read_at IS NULL
               AND n.archived_at IS NULL AND n.deleted_at IS NULL
               AND (n.expires_at IS NULL OR n.expires_at > now())
+              AND (n.snoozed_until IS NULL OR n.snoozed_until <= now())
           ) AS count, (
+            SELECT count(*)::int FROM notifications n
+            WHERE n.tenant_id = v.t AND n.user_id = v.u AND n.seen_at IS NULL
+              AND n.read_at IS NULL AND n.archived_at IS NULL AND n.deleted_at IS NULL
+              AND (n.expires_at IS NULL OR n.expires_at > now())
+              AND (n.snoozed_until IS NULL OR n.snoozed_until <= now())
+          ) AS unseen, (
             SELECT max(n.id)::text FROM notifications n
             WHERE n.tenant_id = v.t AND n.user_id = v.u AND n.deleted_at IS NULL
           ) AS position, (
             SELECT min(n.expires_at) FROM notifications n
-            WHERE n.tenant_id = v.t AND n.user_id = v.u AND n.read_at IS NULL
-              AND n.archived_at IS NULL AND n.deleted_at IS NULL AND n.expires_at > now()
+            WHERE n.tenant_id = v.t AND n.user_id = v.u AND n.deleted_at IS NULL
+              AND n.read_at IS NULL AND n.archived_at IS NULL
+              AND n.expires_at > now()
           ) AS "nextExpiry"
           FROM unnest(${tenants}::text[], ${users}::text[]) AS v(t, u)`,
       ),
@@ -407,6 +514,7 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
         recipientKey({ tenantId: row.tenantId || null, userId: row.userId }),
         {
           count: Number(row.count),
+          unseen: Number(row.unseen),
           position: row.position ?? '0',
           nextExpiry: row.nextExpiry === null ? null : new Date(row.nextExpiry),
         },
@@ -421,14 +529,14 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
   ): Promise<Notification | null> {
     const key = parseId(id);
     if (key === null) return null;
-    const stamp = (value: boolean | undefined, column: AnyPgColumn) =>
-      value === undefined ? undefined : value ? sql`coalesce(${column}, now())` : null;
     const [row] = await this.database.run((db) =>
       db
         .update(table)
         .set({
           readAt: stamp(change.read, table.readAt),
+          seenAt: stamp(change.seen, table.seenAt),
           archivedAt: stamp(change.archived, table.archivedAt),
+          snoozedUntil: change.snoozedUntil,
         })
         .where(and(this.visible(recipient), eq(table.id, key)))
         .returning(),
@@ -436,24 +544,82 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
     return row ? toNotification(row) : null;
   }
 
-  async markAllRead(
+  async interact(
     recipient: Recipient,
+    id: string,
+    actionId: string,
+  ): Promise<Notification | 'no-notification' | 'no-action'> {
+    const key = parseId(id);
+    if (key === null) return 'no-notification';
+    const [row] = await this.database.run((db) =>
+      db
+        .update(table)
+        .set({
+          interactedAt: sql`now()`,
+          interaction: actionId,
+          readAt: sql`coalesce(${table.readAt}, now())`,
+        })
+        .where(
+          and(
+            this.visible(recipient),
+            eq(table.id, key),
+            sql`${table.actions} @> ${JSON.stringify([{ id: actionId }])}::jsonb`,
+          ),
+        )
+        .returning(),
+    );
+    if (row) return toNotification(row);
+    const [found] = await this.database.run((db) =>
+      db
+        .select({ id: table.id })
+        .from(table)
+        .where(and(this.visible(recipient), eq(table.id, key))),
+    );
+    return found ? 'no-action' : 'no-notification';
+  }
+
+  async bulkUpdate(
+    recipient: Recipient,
+    filter: BulkFilter,
+    set: BulkSet,
   ): Promise<{ updated: number; upTo: string | null; at: Date }> {
+    const flags = FLAG_COLUMNS.filter(([flag]) => set[flag] !== undefined);
+    if (flags.length === 0) return { updated: 0, upTo: null, at: new Date() };
+    const assignments = flags.map(([flag, column]) =>
+      set[flag]
+        ? sql`${sql.identifier(column.name)} = now()`
+        : sql`${sql.identifier(column.name)} = NULL`,
+    );
+    // Only rows it changes: a flag set where it was not, cleared where it was.
+    const changes = or(
+      ...flags.map(([flag, column]) => (set[flag] ? isNull(column) : isNotNull(column))),
+    );
+    const where = and(this.visible(recipient), ...filterConditions(filter), changes);
     // One row back, however many changed: a user may have 100,000 unread.
     const [row] = await this.database.run((db) =>
       queryRows<{ updated: number; upTo: string | null; at: Date | string }>(
         db,
         sql`WITH changed AS (
-            UPDATE notifications SET read_at = now()
-            WHERE tenant_id = ${recipient.tenantId ?? ''} AND user_id = ${recipient.userId}
-              AND read_at IS NULL AND archived_at IS NULL AND deleted_at IS NULL
-              AND (expires_at IS NULL OR expires_at > now())
-            RETURNING id
+            UPDATE notifications SET ${sql.join(assignments, sql`, `)} WHERE ${where} RETURNING id
           )
           SELECT count(*)::int AS updated, max(id)::text AS "upTo", now() AS at FROM changed`,
       ),
     );
     return { updated: Number(row.updated), upTo: row.upTo, at: new Date(row.at) };
+  }
+
+  async wakeSnoozed(limit: number): Promise<Notification[]> {
+    const rows = await this.database.run((db) =>
+      queryRows<RawRow>(
+        db,
+        sql`UPDATE notifications SET snoozed_until = NULL WHERE id IN (
+            SELECT id FROM notifications
+            WHERE snoozed_until IS NOT NULL AND snoozed_until <= now() AND deleted_at IS NULL
+            ORDER BY snoozed_until LIMIT ${limit} FOR UPDATE SKIP LOCKED
+          ) RETURNING *, id::text AS id`,
+      ),
+    );
+    return rows.map(fromRaw);
   }
 
   async listAfter(recipient: Recipient, afterId: string, limit: number): Promise<Notification[]> {
@@ -463,7 +629,7 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
       db
         .select()
         .from(table)
-        .where(and(this.visible(recipient), gt(table.id, after)))
+        .where(and(this.visible(recipient), AWAKE, gt(table.id, after)))
         .orderBy(asc(table.id))
         .limit(limit),
     );

@@ -28,7 +28,10 @@ import {
   NotificationResponse,
   ReadAllResponse,
   UnreadCountResponse,
+  UpdatedResponse,
 } from '../dto/responses';
+import { BulkBody } from './dto/bulk.body';
+import { SeenBody } from './dto/seen.body';
 import { UpdateNotificationBody } from './dto/update-notification.body';
 import { Inbox } from './inbox';
 
@@ -51,11 +54,64 @@ export class NotificationsController {
   }
 
   @Get('unread-count')
-  @ApiOperation({ summary: 'Count unread notifications (not archived, not expired)' })
+  @ApiOperation({
+    summary: 'Count unread and unseen notifications (not archived, not snoozed, not expired)',
+  })
   @ApiOkResponse({ type: UnreadCountResponse })
   @ApiErrors(401, 429)
-  async unreadCount(@CurrentUser() user: AuthenticatedUser): Promise<UnreadCountResponse> {
-    return { count: await this.notifications.unreadCount(user) };
+  unreadCount(@CurrentUser() user: AuthenticatedUser): Promise<UnreadCountResponse> {
+    return this.notifications.counts(user);
+  }
+
+  @Post('seen')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: 'Mark notifications seen (the list was shown), or all of them; they stay unread',
+  })
+  @ApiOkResponse({ type: UpdatedResponse })
+  @ApiErrors(400, 401, 413, 429)
+  async seen(
+    @CurrentUser() user: AuthenticatedUser,
+    @Body() body: SeenBody,
+  ): Promise<UpdatedResponse> {
+    return { updated: await this.notifications.markSeen(user, body.ids) };
+  }
+
+  @Post('bulk')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: 'Change every notification that matches a filter',
+    description: 'One `notification.bulk-updated` event goes to every open stream of the user.',
+  })
+  @ApiOkResponse({ type: UpdatedResponse })
+  @ApiErrors(400, 401, 413, 429)
+  async bulk(
+    @CurrentUser() user: AuthenticatedUser,
+    @Body() body: BulkBody,
+  ): Promise<UpdatedResponse> {
+    const { before, ...filter } = body.filter;
+    return {
+      updated: await this.notifications.bulk(
+        user,
+        { ...filter, ...(before !== undefined && { before: new Date(before) }) },
+        body.set,
+      ),
+    };
+  }
+
+  @Post(':id/actions/:actionId')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: "Take one of the notification's actions: recorded, and it is read" })
+  @ApiParam({ name: 'id', description: 'A notification id', example: '1042' })
+  @ApiParam({ name: 'actionId', description: 'One of its actions', example: 'track' })
+  @ApiOkResponse({ type: NotificationResponse, description: 'The notification after the change' })
+  @ApiErrors(401, 404, 429)
+  act(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id') id: string,
+    @Param('actionId') actionId: string,
+  ): Promise<NotificationResponse> {
+    return this.notifications.interact(user, id, actionId);
   }
 
   @Post('read-all')
@@ -68,7 +124,7 @@ export class NotificationsController {
   }
 
   @Patch(':id')
-  @ApiOperation({ summary: 'Mark a notification read or unread, archived or not' })
+  @ApiOperation({ summary: 'Mark a notification read, seen, archived (or not), or snooze it' })
   @ApiParam({ name: 'id', description: 'A notification id', example: '1042' })
   @ApiOkResponse({ type: NotificationResponse, description: 'The notification after the change' })
   @ApiErrors(400, 401, 404, 413, 429)
@@ -77,7 +133,13 @@ export class NotificationsController {
     @Param('id') id: string,
     @Body() body: UpdateNotificationBody,
   ): Promise<NotificationResponse> {
-    return this.notifications.changeState(user, id, body);
+    const { snoozedUntil, ...flags } = body;
+    return this.notifications.changeState(user, id, {
+      ...flags,
+      ...(snoozedUntil !== undefined && {
+        snoozedUntil: snoozedUntil === null ? null : new Date(snoozedUntil),
+      }),
+    });
   }
 
   @Delete(':id')

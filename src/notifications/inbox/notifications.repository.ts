@@ -1,4 +1,6 @@
 import type {
+  BulkFilter,
+  BulkSet,
   InboxPage,
   InboxQuery,
   Notification,
@@ -51,14 +53,33 @@ export abstract class NotificationsRepository {
   ): Promise<Notification | null>;
 
   /**
-   * Marks every unread notification read; answers how many changed, the newest of them (null
-   * when none did) and the time it set.
+   * Sets or clears a flag on the recipient's notifications that match `filter` (one who has it as
+   * `set` says already is left alone, so a flag keeps its first time); answers how many changed,
+   * the newest of them (null when none did) and the time it set.
    */
-  abstract markAllRead(
+  abstract bulkUpdate(
     recipient: Recipient,
+    filter: BulkFilter,
+    set: BulkSet,
   ): Promise<{ updated: number; upTo: string | null; at: Date }>;
 
-  /** Stored notifications with an id above `afterId`, oldest first (for stream replay). */
+  /**
+   * Records that the user took the action `actionId` (and read it); says which was unknown
+   * otherwise.
+   */
+  abstract interact(
+    recipient: Recipient,
+    id: string,
+    actionId: string,
+  ): Promise<Notification | 'no-notification' | 'no-action'>;
+
+  /**
+   * Wakes up to `limit` notifications whose snooze is over (any recipient's), clearing
+   * `snoozedUntil`; each is woken once, by one instance.
+   */
+  abstract wakeSnoozed(limit: number): Promise<Notification[]>;
+
+  /** Stored notifications with an id above `afterId`, oldest first, not snoozed (stream replay). */
   abstract listAfter(recipient: Recipient, afterId: string, limit: number): Promise<Notification[]>;
 
   /**

@@ -1,16 +1,64 @@
 import { ApiHideProperty, ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Exclude } from 'class-transformer';
+import { Exclude, Type } from 'class-transformer';
 import {
   Allow,
+  ArrayMaxSize,
+  IsArray,
   IsDateString,
   IsIn,
+  IsObject,
   IsOptional,
   IsString,
   Matches,
   MaxLength,
+  Validate,
+  ValidateNested,
+  ValidatorConstraint,
+  ValidatorConstraintInterface,
 } from 'class-validator';
-import { AddressedMessage, PRINTABLE } from '../addressed-message';
-import { PRIORITIES, type Priority } from '../notification';
+import { AddressedMessage, CATEGORY, CATEGORY_RULE, PRINTABLE } from '../addressed-message';
+import { type NotificationAction, PRIORITIES, type Priority } from '../notification';
+
+/** Where a click goes: an absolute http(s) URL or a path on the page's own site. */
+export const LINK = /^(https?:\/\/[^\s\p{Cc}]+|\/(?!\/)[^\s\p{Cc}]*)$/u;
+const LINK_RULE = 'an https:// or http:// URL, or a path starting with /';
+export const ACTION_ID = /^[a-z0-9_-]{1,32}$/;
+
+/** A button shown with the notification. */
+export class ActionSpec implements NotificationAction {
+  @ApiProperty({ type: String, pattern: ACTION_ID.source, example: 'approve' })
+  @Matches(ACTION_ID, { message: 'actions.id must be 1-32 of [a-z0-9_-]' })
+  @IsString()
+  id: string;
+
+  @ApiProperty({ type: String, maxLength: 64, example: 'Approve' })
+  @Matches(/^[^\p{Cc}]*\S[^\p{Cc}]*$/u, {
+    message: 'actions.label must not be blank or contain control characters',
+  })
+  @MaxLength(64)
+  @IsString()
+  label: string;
+
+  @ApiPropertyOptional({ type: String, maxLength: 2048, example: '/requests/42/approve' })
+  @IsOptional()
+  @Matches(LINK, { message: `actions.url must be ${LINK_RULE}` })
+  @MaxLength(2048)
+  @IsString()
+  url?: string;
+}
+
+@ValidatorConstraint({ name: 'uniqueActionIds' })
+class UniqueActionIds implements ValidatorConstraintInterface {
+  validate(actions: unknown): boolean {
+    if (!Array.isArray(actions)) return true;
+    const ids = actions.map((action: { id?: unknown } | null) => action?.id);
+    return new Set(ids).size === ids.length;
+  }
+
+  defaultMessage(): string {
+    return 'actions must have distinct ids';
+  }
+}
 
 /**
  * What a producer asks for, validated (CONTRACT.md "RabbitMQ: what producers publish"). Built
@@ -72,6 +120,45 @@ export class CreateNotificationCommand extends AddressedMessage {
   @IsOptional()
   @IsDateString({ strict: true })
   deliverAt?: string;
+
+  @ApiPropertyOptional({
+    type: String,
+    maxLength: 2048,
+    description: `Where a click on it goes: ${LINK_RULE}`,
+    example: 'https://shop.example.com/orders/123',
+  })
+  @IsOptional()
+  @Matches(LINK, { message: `url must be ${LINK_RULE}` })
+  @MaxLength(2048)
+  @IsString()
+  url?: string;
+
+  @ApiPropertyOptional({
+    type: ActionSpec,
+    isArray: true,
+    maxItems: 3,
+    description: 'Buttons shown with it; ids distinct',
+    example: [{ id: 'track', label: 'Track parcel', url: '/orders/123/tracking' }],
+  })
+  @IsOptional()
+  @ValidateNested({ each: true })
+  @Type(() => ActionSpec)
+  @IsObject({ each: true, message: 'actions must hold objects { id, label, url? }' })
+  @Validate(UniqueActionIds)
+  @ArrayMaxSize(3)
+  @IsArray()
+  actions?: ActionSpec[];
+
+  @ApiPropertyOptional({
+    type: String,
+    pattern: CATEGORY.source,
+    description: 'For filters and preferences (`mutedCategories`)',
+    example: 'orders',
+  })
+  @IsOptional()
+  @Matches(CATEGORY, { message: `category must be ${CATEGORY_RULE}` })
+  @IsString()
+  category?: string;
 
   /**
    * Set by the transport, never read from a body: when the producer published it (ms since the

@@ -4,8 +4,9 @@ import { Audience, AudienceMember, AudienceRepository } from '../audience/audien
 import { CreateNotificationCommand } from './create-notification.command';
 import { InboxEvents } from '../inbox-events';
 import { byRecipients, FAN_OUT_PAGE, Intake, KeyedCommand, TRANSACTION_RECIPIENTS } from './intake';
-import { Notification, NotificationDraft, recipientKey } from '../notification';
+import { freshState, Notification, NotificationDraft, recipientKey } from '../notification';
 import { NotificationsRepository, StoredDraft } from '../inbox/notifications.repository';
+import type { Muting } from '../audience/muting';
 import { PreferencesRepository } from '../audience/preferences.repository';
 import { ScheduledNotification, ScheduledRepository } from '../scheduling/scheduled.repository';
 
@@ -25,10 +26,9 @@ class MemoryRepository implements Pick<NotificationsRepository, 'insertMany'> {
         const notification: Notification = {
           ...draft,
           ...draft.recipient,
+          ...freshState(),
           id: String(this.rows.size + 1),
           createdAt: new Date(),
-          readAt: null,
-          archivedAt: null,
         };
         this.rows.set(key, notification);
         return { notification, created: true };
@@ -37,11 +37,11 @@ class MemoryRepository implements Pick<NotificationsRepository, 'insertMany'> {
   }
 }
 
-/** Muted types by recipientKey, as the real repository answers them. */
-class MemoryPreferences implements Pick<PreferencesRepository, 'mutedTypesOf'> {
-  readonly muted = new Map<string, string[]>();
+/** What recipients muted, by recipientKey, as the real repository answers it. */
+class MemoryPreferences implements Pick<PreferencesRepository, 'mutingOf'> {
+  readonly muted = new Map<string, Muting>();
 
-  mutedTypesOf(): Promise<Map<string, string[]>> {
+  mutingOf(): Promise<Map<string, Muting>> {
     return Promise.resolve(this.muted);
   }
 }
@@ -161,7 +161,10 @@ describe('Intake', () => {
   });
 
   it('stores nothing for a recipient who muted the type, unless it is critical', async () => {
-    preferences.muted.set(recipientKey({ userId: 'quiet', tenantId: null }), ['promo.*']);
+    preferences.muted.set(recipientKey({ userId: 'quiet', tenantId: null }), {
+      mutedTypes: ['promo.*'],
+      mutedCategories: [],
+    });
     const [promo, critical, other] = await service.create([
       command({ type: 'promo.weekly', recipients: { userIds: ['quiet', 'loud'] } }),
       command({ type: 'promo.weekly', priority: 'critical', recipients: { userIds: ['quiet'] } }),

@@ -195,17 +195,16 @@ export class Intake {
     return stored;
   }
 
-  /** Drops drafts whose recipient muted their type; `critical` always goes through. */
+  /** Drops drafts whose recipient muted their type or category; `critical` always goes through. */
   private async withoutMuted(perCommand: NotificationDraft[][]): Promise<NotificationDraft[][]> {
     const recipients = perCommand.flat().map((draft) => draft.recipient);
-    const muted = await this.preferences.mutedTypesOf(recipients);
-    if (muted.size === 0) return perCommand;
+    const muting = await this.preferences.mutingOf(recipients);
+    if (muting.size === 0) return perCommand;
     return perCommand.map((drafts) =>
-      drafts.filter(
-        (draft) =>
-          draft.priority === 'critical' ||
-          !isMuted(draft.type, muted.get(recipientKey(draft.recipient)) ?? []),
-      ),
+      drafts.filter((draft) => {
+        const muted = muting.get(recipientKey(draft.recipient));
+        return draft.priority === 'critical' || !muted || !isMuted(draft, muted);
+      }),
     );
   }
 }
@@ -251,6 +250,13 @@ function draftOf(command: KeyedCommand, userId: string, topic: string | null): N
     priority: command.priority ?? 'normal',
     topic,
     expiresAt: command.expiresAt ? new Date(command.expiresAt) : null,
+    url: command.url ?? null,
+    actions: (command.actions ?? []).map(({ id, label, url }) => ({
+      id,
+      label,
+      ...(url !== undefined && { url }),
+    })),
+    category: command.category ?? null,
     sentAt: command.sentAt,
   };
 }

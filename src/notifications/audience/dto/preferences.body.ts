@@ -1,17 +1,49 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayUnique, IsArray, Matches } from 'class-validator';
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  Validate,
+  ValidatorConstraint,
+  ValidatorConstraintInterface,
+} from 'class-validator';
+import { CATEGORY, CATEGORY_RULE } from '../../addressed-message';
 import { MUTE_PATTERN } from '../muting';
 
+/** A BCP 47 language tag, as ECMA-402 (`Intl.getCanonicalLocales`) reads one. */
+@ValidatorConstraint({ name: 'isLanguageTag' })
+export class IsLanguageTag implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    if (typeof value !== 'string') return false;
+    try {
+      return Intl.getCanonicalLocales(value).length === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  defaultMessage(): string {
+    return 'locale must be a BCP 47 language tag such as "de" or "pt-BR"';
+  }
+}
+
+/** Replaces the preferences: a field left out goes back to its default. */
 export class PreferencesBody {
-  @ApiProperty({
+  @ApiPropertyOptional({
     type: String,
     isArray: true,
     maxItems: 200,
     uniqueItems: true,
-    pattern: MUTE_PATTERN,
-    description: 'Replaces the list: types (`promo.weekly`) or prefixes (`promo.*`) to mute',
+    pattern: MUTE_PATTERN.source,
+    default: [],
+    description: 'Types (`promo.weekly`) or prefixes (`promo.*`) to mute',
     example: ['promo.*', 'digest.weekly'],
   })
+  @IsOptional()
   @Matches(MUTE_PATTERN, {
     each: true,
     message: 'mutedTypes must hold types or prefixes like "promo.*" (1-100 of [A-Za-z0-9_.:-])',
@@ -19,5 +51,39 @@ export class PreferencesBody {
   @ArrayUnique()
   @ArrayMaxSize(200)
   @IsArray()
-  mutedTypes: string[];
+  mutedTypes?: string[];
+
+  @ApiPropertyOptional({
+    type: String,
+    isArray: true,
+    maxItems: 200,
+    uniqueItems: true,
+    pattern: CATEGORY.source,
+    default: [],
+    description: 'Categories to mute',
+    example: ['social'],
+  })
+  @IsOptional()
+  @Matches(CATEGORY, {
+    each: true,
+    message: `mutedCategories must hold categories (${CATEGORY_RULE})`,
+  })
+  @ArrayUnique()
+  @ArrayMaxSize(200)
+  @IsArray()
+  mutedCategories?: string[];
+
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    maxLength: 35,
+    default: null,
+    description: 'The language notifications are rendered in (BCP 47); null: the template default',
+    example: 'de',
+  })
+  @IsOptional()
+  @Validate(IsLanguageTag)
+  @MaxLength(35)
+  @IsString()
+  locale?: string | null;
 }

@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { NAME } from '../../addressed-message';
+import { CATEGORY, CATEGORY_RULE, NAME } from '../../addressed-message';
 import { INBOX_STATUSES, type InboxStatus } from '../../notification';
 
 export class ListNotificationsQuery {
@@ -27,7 +27,9 @@ export class ListNotificationsQuery {
   @ApiPropertyOptional({
     enum: INBOX_STATUSES,
     default: 'all',
-    description: '`all` is everything not archived; `archived` only the archived',
+    description:
+      '`all` is everything not archived; `archived` only the archived; `unseen` not seen yet; ' +
+      '`snoozed` only the snoozed, which every other status leaves out',
     example: 'unread',
   })
   @IsOptional()
@@ -39,4 +41,10 @@ export class ListNotificationsQuery {
   @IsString()
   @Matches(/^[A-Za-z0-9_.:-]{1,100}$/, { message: 'type must be 1-100 of [A-Za-z0-9_.:-]' })
   type?: string;
+
+  @ApiPropertyOptional({ type: String, pattern: CATEGORY.source, example: 'orders' })
+  @IsOptional()
+  @Matches(CATEGORY, { message: `category must be ${CATEGORY_RULE}` })
+  @IsString()
+  category?: string;
 }

@@ -1,0 +1,448 @@
+import { Client } from 'pg';
+import { SnoozeAlarm } from '../src/notifications/inbox/snooze-alarm';
+import { loadConfig } from '../src/config/herald-config';
+import { deleteTopology, TestBroker } from './support/amqp';
+import { eventually } from './support/eventually';
+import { RunningHerald, startHerald } from './support/herald';
+import { api } from './support/http';
+import { storeNotifications } from './support/notifications';
+import { TestStreams } from './support/sse';
+import { createTestStorage, STORAGE_KINDS, TestStorage, uniqueName } from './support/storage';
+import { userToken } from './support/tokens';
+
+/** CONTRACT.md v1.1: links and actions, seen apart from read, snooze, bulk changes, categories. */
+describe.each(STORAGE_KINDS)('inbox v1.1 on %s', (storage) => {
+  let herald: RunningHerald;
+  let broker: TestBroker;
+  const streams = new TestStreams();
+  let user = 0;
+  /** A user of the test's own, and their token. */
+  const someone = async () => {
+    user += 1;
+    const id = `v2-${user}`;
+    return { id, token: await userToken(id) };
+  };
+  const list = async (token: string, query = '') =>
+    (await api(herald, 'GET', `/api/v1/notifications${query}`, { token })).body.items as {
+      id: string;
+    }[];
+  const ids = async (token: string, query = '') => (await list(token, query)).map((it) => it.id);
+  const counts = async (token: string) =>
+    (await api(herald, 'GET', '/api/v1/notifications/unread-count', { token })).body;
+
+  beforeAll(async () => {
+    herald = await startHerald({ storage });
+    broker = await TestBroker.connect();
+  });
+
+  afterEach(() => streams.closeAll());
+
+  afterAll(async () => {
+    await broker?.close();
+    await herald?.close();
+  });
+
+  it('stores a link, actions and a category, and shows every v1.1 field', async () => {
+    const { id: userId, token } = await someone();
+    const actions = [
+      { id: 'track', label: 'Track parcel', url: '/orders/1/tracking' },
+      { id: 'dismiss', label: 'Dismiss' },
+    ];
+    const stream = await streams.live(herald, { token });
+    const [id] = await storeNotifications(herald, {
+      userIds: [userId],
+      url: 'https://shop.example.com/orders/1',
+      actions,
+      category: 'orders',
+    });
+    const expected = {
+      id,
+      userId,
+      tenantId: null,
+      type: 'test.note',
+      title: expect.any(String),
+      body: null,
+      data: {},
+      priority: 'normal',
+      topic: null,
+      createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      readAt: null,
+      archivedAt: null,
+      expiresAt: null,
+      url: 'https://shop.example.com/orders/1',
+      actions,
+      category: 'orders',
+      seenAt: null,
+      interactedAt: null,
+      interaction: null,
+      snoozedUntil: null,
+      collapseKey: null,
+      groupKey: null,
+      groupCount: 1,
+      actors: [],
+      locale: null,
+    };
+    expect((await stream.nextOf('notification')).data).toEqual(expected);
+    expect(await list(token)).toEqual([expected]);
+    const replay = await streams.live(herald, { token, lastEventId: '0' });
+    expect(replay.events.find((event) => event.event === 'notification')?.data).toEqual(expected);
+  });
+
+  it('refuses bad links, actions and categories over HTTP, naming the field', async () => {
+    const admin = await userToken('v2-admin', { roles: ['admin'] });
+    const send = (fields: object) =>
+      api(herald, 'POST', '/api/v1/admin/notifications', {
+        token: admin,
+        body: { recipients: { userIds: ['v2-bad'] }, type: 't', title: 'T', ...fields },
+      });
+    const cases: [object, RegExp][] = [
+      [{ url: 'javascript:alert(1)' }, /^url must be an https:\/\/ or http:\/\/ URL/],
+      [{ url: '//evil.example.com' }, /^url must be/],
+      [{ url: `/${'x'.repeat(2048)}` }, /^url must be shorter than or equal to 2048/],
+      [{ category: 'Social' }, /^category must be 1-64 of/],
+      [
+        {
+          actions: [
+            { id: 'a', label: 'A' },
+            { id: 'a', label: 'B' },
+          ],
+        },
+        /^actions must have distinct ids/,
+      ],
+      [
+        { actions: [1, 2, 3, 4].map((n) => ({ id: `a${n}`, label: 'A' })) },
+        /^actions must contain no more than 3/,
+      ],
+      [{ actions: [{ id: 'Bad Id', label: 'A' }] }, /^actions\.id must be 1-32 of/],
+      [{ actions: [{ id: 'a', label: ' ' }] }, /^actions\.label must not be blank/],
+      [{ actions: [{ id: 'a', label: 'A', url: 'ftp://x' }] }, /^actions\.url must be/],
+      [{ actions: ['a'] }, /^actions must hold objects/],
+      [{ collapseKey: 'k' }, /^property collapseKey should not exist/],
+    ];
+    for (const [fields, message] of cases) {
+      const response = await send(fields);
+      expect([JSON.stringify(fields), response.status]).toEqual([JSON.stringify(fields), 400]);
+      expect([response.body.message].flat().join('; ')).toMatch(message);
+    }
+  });
+
+  it('dead-letters a message with a bad v1.1 field, naming it', async () => {
+    const dead = broker.takeDeadLetters(herald, ['bad-url', 'bad-actions', 'bad-category']);
+    const message = { recipients: { userIds: ['v2-dead'] }, type: 't', title: 'T' };
+    await broker.publish(
+      herald,
+      'notification.t',
+      { ...message, url: 'data:x' },
+      {
+        messageId: 'bad-url',
+      },
+    );
+    await broker.publish(
+      herald,
+      'notification.t',
+      { ...message, actions: {} },
+      {
+        messageId: 'bad-actions',
+      },
+    );
+    await broker.publish(
+      herald,
+      'notification.t',
+      { ...message, category: '' },
+      {
+        messageId: 'bad-category',
+      },
+    );
+    const reasons = Object.fromEntries(
+      (await dead).map((letter) => [
+        letter.properties.messageId,
+        letter.properties.headers?.['x-herald-error'],
+      ]),
+    );
+    expect(reasons).toEqual({
+      'bad-url': expect.stringMatching(/^invalid: url must be/),
+      'bad-actions': expect.stringMatching(/^invalid: actions must be an array/),
+      'bad-category': expect.stringMatching(/^invalid: category must be/),
+    });
+  });
+
+  it('keeps seen apart from read: the bell clears, the items stay unread', async () => {
+    const { id: userId, token } = await someone();
+    const [a, b, c] = await storeNotifications(herald, { userIds: [userId] }, 3);
+    expect(await counts(token)).toEqual({ count: 3, unseen: 3 });
+    const tab = await streams.live(herald, { token });
+
+    const one = await api(herald, 'PATCH', `/api/v1/notifications/${a}`, {
+      token,
+      body: { seen: true },
+    });
+    expect(one.body).toMatchObject({ id: a, seenAt: expect.any(String), readAt: null });
+    expect((await tab.nextOf('notification.updated')).data).toMatchObject({
+      id: a,
+      seenAt: one.body.seenAt,
+    });
+    expect((await tab.nextOf('unread-count')).data).toEqual({ count: 3, unseen: 2 });
+    expect(await ids(token, '?status=unseen')).toEqual([c, b]);
+
+    const all = await api(herald, 'POST', '/api/v1/notifications/seen', { token, body: {} });
+    expect(all.body).toEqual({ updated: 2 });
+    const bulk = await tab.nextOf('notification.bulk-updated');
+    expect(bulk.data).toEqual({
+      upTo: c,
+      filter: { status: 'unseen' },
+      set: { seen: true },
+      at: expect.any(String),
+    });
+    expect((await tab.nextOf('unread-count')).data).toEqual({ count: 3, unseen: 0 });
+    expect(await ids(token, '?status=unseen')).toEqual([]);
+    expect(await ids(token, '?status=unread')).toEqual([c, b, a]);
+    // Seen already: the first time stays, and nothing changes twice.
+    expect(
+      (await api(herald, 'POST', '/api/v1/notifications/seen', { token, body: { ids: [a] } })).body,
+    ).toEqual({ updated: 0 });
+  });
+
+  it('records an action taken, marks it read, and tells every tab', async () => {
+    const { id: userId, token } = await someone();
+    const other = await someone();
+    const [id] = await storeNotifications(herald, {
+      userIds: [userId],
+      actions: [{ id: 'approve', label: 'Approve' }],
+    });
+    const tab = await streams.live(herald, { token });
+    const path = `/api/v1/notifications/${id}/actions/approve`;
+    const taken = await api(herald, 'POST', path, { token });
+    expect(taken.status).toBe(200);
+    expect(taken.body).toMatchObject({
+      id,
+      interaction: 'approve',
+      interactedAt: expect.any(String),
+      readAt: expect.any(String),
+    });
+    expect((await tab.nextOf('notification.updated')).data).toMatchObject({
+      id,
+      interaction: 'approve',
+      readAt: taken.body.readAt,
+    });
+    const unknownAction = await api(herald, 'POST', `/api/v1/notifications/${id}/actions/reject`, {
+      token,
+    });
+    expect([unknownAction.status, unknownAction.body.message]).toEqual([
+      404,
+      `Notification "${id}" has no action "reject"`,
+    ]);
+    for (const [who, at] of [
+      [other.token, path],
+      [token, '/api/v1/notifications/999999999/actions/approve'],
+      [token, '/api/v1/notifications/x/actions/approve'],
+    ]) {
+      expect((await api(herald, 'POST', at, { token: who })).status).toBe(404);
+    }
+  });
+
+  it('filters by category, and does not store a muted category (critical always)', async () => {
+    const { id: userId, token } = await someone();
+    const [order] = await storeNotifications(herald, { userIds: [userId], category: 'orders' });
+    await storeNotifications(herald, { userIds: [userId], category: 'social' });
+    expect(await ids(token, '?category=orders')).toEqual([order]);
+    expect((await api(herald, 'GET', '/api/v1/notifications?category=Bad', { token })).status).toBe(
+      400,
+    );
+
+    const put = await api(herald, 'PUT', '/api/v1/preferences', {
+      token,
+      body: { mutedCategories: ['social'], locale: 'pt-br' },
+    });
+    expect(put.body).toEqual({ mutedTypes: [], mutedCategories: ['social'], locale: 'pt-BR' });
+    expect((await api(herald, 'GET', '/api/v1/preferences', { token })).body).toEqual(put.body);
+    await storeNotifications(herald, { userIds: [userId], category: 'social' });
+    const [critical] = await storeNotifications(herald, {
+      userIds: [userId],
+      category: 'social',
+      priority: 'critical',
+    });
+    expect(await ids(token, '?category=social')).toHaveLength(2);
+    expect((await ids(token, '?category=social'))[0]).toBe(critical);
+
+    // PUT replaces: what it leaves out goes back to its default.
+    const reset = await api(herald, 'PUT', '/api/v1/preferences', { token, body: {} });
+    expect(reset.body).toEqual({ mutedTypes: [], mutedCategories: [], locale: null });
+    for (const body of [{ locale: 'not a locale' }, { mutedCategories: ['A'] }]) {
+      expect((await api(herald, 'PUT', '/api/v1/preferences', { token, body })).status).toBe(400);
+    }
+  });
+
+  it('snoozes: hidden from lists, counts and replay until it wakes, then every tab hears it', async () => {
+    const { id: userId, token } = await someone();
+    const [a, b] = await storeNotifications(herald, { userIds: [userId] }, 2);
+    const tab = await streams.live(herald, { token });
+    const until = new Date(Date.now() + 1500).toISOString();
+    const snoozed = await api(herald, 'PATCH', `/api/v1/notifications/${a}`, {
+      token,
+      body: { snoozedUntil: until },
+    });
+    expect(snoozed.body).toMatchObject({ id: a, snoozedUntil: until });
+    expect((await tab.nextOf('notification.updated')).data).toMatchObject({
+      id: a,
+      snoozedUntil: until,
+    });
+    expect(await ids(token)).toEqual([b]);
+    expect(await ids(token, '?status=snoozed')).toEqual([a]);
+    expect(await counts(token)).toEqual({ count: 1, unseen: 1 });
+    const replay = await streams.live(herald, { token, lastEventId: '0' });
+    expect(replay.events.filter((e) => e.event === 'notification').map((e) => e.data.id)).toEqual([
+      b,
+    ]);
+
+    // The alarm wakes it within a second or so of its time; both tabs hear it.
+    for (const stream of [tab, replay]) {
+      expect(
+        (
+          await stream.next(
+            (e) => e.event === 'notification.updated' && e.data.snoozedUntil === null,
+          )
+        ).data,
+      ).toMatchObject({ id: a, snoozedUntil: null });
+    }
+    expect(await ids(token)).toEqual([b, a]);
+    expect(await counts(token)).toEqual({ count: 2, unseen: 2 });
+    expect(await herald.app.get(SnoozeAlarm).wake()).toBe(0); // woken once
+  });
+
+  it('refuses a snooze in the past, too far ahead, or not a time', async () => {
+    const { id: userId, token } = await someone();
+    const [id] = await storeNotifications(herald, { userIds: [userId] });
+    const day = 24 * 3600 * 1000;
+    for (const snoozedUntil of [
+      new Date(Date.now() - 1000).toISOString(),
+      new Date(Date.now() + 31 * day).toISOString(),
+      'tomorrow',
+      42,
+    ]) {
+      const response = await api(herald, 'PATCH', `/api/v1/notifications/${id}`, {
+        token,
+        body: { snoozedUntil },
+      });
+      expect([snoozedUntil, response.status]).toEqual([snoozedUntil, 400]);
+      expect([response.body.message].flat().join()).toMatch(/snoozedUntil/);
+    }
+    // null wakes (here: was not asleep), and is a change like any other.
+    const woken = await api(herald, 'PATCH', `/api/v1/notifications/${id}`, {
+      token,
+      body: { snoozedUntil: null },
+    });
+    expect(woken.body).toMatchObject({ id, snoozedUntil: null });
+  });
+
+  it('changes many by filter with one bulk-updated event, never one per row', async () => {
+    const { id: userId, token } = await someone();
+    const [x1, , x3] = await storeNotifications(herald, { userIds: [userId], type: 'x' }, 3);
+    const [y1] = await storeNotifications(herald, { userIds: [userId], type: 'y' });
+    const tab = await streams.live(herald, { token });
+    const bulk = (body: object) =>
+      api(herald, 'POST', '/api/v1/notifications/bulk', { token, body });
+
+    expect((await bulk({ filter: { type: 'x' }, set: { read: true } })).body).toEqual({
+      updated: 3,
+    });
+    expect((await tab.nextOf('notification.bulk-updated')).data).toEqual({
+      upTo: x3,
+      filter: { type: 'x' },
+      set: { read: true },
+      at: expect.any(String),
+    });
+    expect(await ids(token, '?status=unread')).toEqual([y1]);
+
+    expect(
+      (await bulk({ filter: { ids: [x1, y1] }, set: { archived: true, seen: true } })).body,
+    ).toEqual({ updated: 2 });
+    expect(await ids(token, '?status=archived')).toEqual([y1, x1]);
+    // Read implies seen: nothing is unseen now.
+    await eventually(async () => expect(await counts(token)).toEqual({ count: 0, unseen: 0 }));
+    const events = tab.events.filter((event) => event.event?.startsWith('notification.'));
+    expect(events.map((event) => event.event)).toEqual([
+      'notification.bulk-updated',
+      'notification.bulk-updated',
+    ]);
+
+    const future = new Date(Date.now() + 60_000).toISOString();
+    // Read and not archived: x2 and x3 (x1 and y1 are archived, which `all` leaves out).
+    expect((await bulk({ filter: { before: future }, set: { read: false } })).body).toEqual({
+      updated: 2,
+    });
+  });
+
+  it('refuses a bulk change without a flag to set, or with a bad filter', async () => {
+    const { token } = await someone();
+    for (const body of [
+      { filter: {}, set: {} },
+      { filter: { status: 'gone' }, set: { read: true } },
+      { filter: { ids: ['x'] }, set: { read: true } },
+      { filter: { before: 'yesterday' }, set: { read: true } },
+      { set: { read: true } },
+      { filter: {}, set: { read: 'yes' } },
+    ]) {
+      const response = await api(herald, 'POST', '/api/v1/notifications/bulk', { token, body });
+      expect([JSON.stringify(body), response.status]).toEqual([JSON.stringify(body), 400]);
+    }
+  });
+});
+
+describe('snooze across instances and restarts (PostgreSQL)', () => {
+  let storage: TestStorage;
+  let a: RunningHerald;
+  let b: RunningHerald;
+  const prefix = `${uniqueName('amqp')}.`;
+  const streams = new TestStreams();
+  const start = () => startHerald({ storage, env: { AMQP_PREFIX: prefix } });
+
+  beforeAll(async () => {
+    storage = await createTestStorage('postgres');
+    a = await start();
+    b = await start();
+  });
+
+  afterAll(async () => {
+    streams.closeAll();
+    await a?.close();
+    await b?.close();
+    await storage?.drop();
+    await deleteTopology(loadConfig({ AMQP_PREFIX: prefix }).amqp);
+  });
+
+  it('wakes once, on either instance, also when the one that snoozed it restarted meanwhile', async () => {
+    const token = await userToken('sleeper');
+    const [id] = await storeNotifications(a, { userIds: ['sleeper'] });
+    const snoozed = await api(a, 'PATCH', `/api/v1/notifications/${id}`, {
+      token,
+      body: { snoozedUntil: new Date(Date.now() + 3_600_000).toISOString() },
+    });
+    expect(snoozed.status).toBe(200);
+    await a.close(); // the instance that snoozed it is gone when the time comes
+    a = await start();
+    const [onA, onB] = [await streams.live(a, { token }), await streams.live(b, { token })];
+    // The hour passes: its stored time is now.
+    const client = new Client({ connectionString: storage.env.DATABASE_URL });
+    await client.connect();
+    try {
+      await client.query(
+        `UPDATE "${storage.env.DATABASE_SCHEMA}".notifications SET snoozed_until = now() WHERE id = $1`,
+        [id],
+      );
+    } finally {
+      await client.end();
+    }
+    for (const tab of [onA, onB]) {
+      const woken = await tab.next(
+        (event) => event.event === 'notification.updated' && event.data.snoozedUntil === null,
+      );
+      expect(woken.data).toMatchObject({ id, snoozedUntil: null });
+    }
+    expect(await a.app.get(SnoozeAlarm).wake()).toBe(0);
+    expect(await b.app.get(SnoozeAlarm).wake()).toBe(0);
+    const woken = [onA, onB].map(
+      (tab) => tab.events.filter((event) => event.event === 'notification.updated').length,
+    );
+    expect(woken).toEqual([1, 1]);
+  });
+});
