@@ -5,8 +5,11 @@
  * confirms) while no Herald runs, then starts the built Herald (`node dist/main.js`, production
  * mode) and times from when it consumes until the reply to a last request-reply message
  * arrives; then it checks that every row is in the database. PostgreSQL and PGlite by default.
+ * `--shapes` compares, in one run, plain messages with ones that replace (`collapseKey`) or join
+ * a group (`group`): each user's messages share 10 keys.
  *
  *   npm run bench:ingest -- [--messages 50000] [--recipients 1] [--storage postgres,pglite]
+ *     [--shapes plain,collapse,group]
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -29,6 +32,8 @@ const USAGE = `Usage: npm run bench:ingest -- [--messages N] [--recipients R] [-
   --messages N      messages to publish before Herald starts (default 50000)
   --recipients R    recipients per message (default 1)
   --storage LIST    postgres, pglite or both (default postgres,pglite)
+  --shapes LIST     plain, collapse (collapseKey), group (group.key); each user's messages share
+                    10 keys (default plain)
   --database URL    PostgreSQL for the postgres run (default ${DEFAULT_DATABASE})
   --amqp URL        RabbitMQ (default ${DEFAULT_AMQP})
   --profile DIR     write Herald's CPU profile (.cpuprofile) into DIR
@@ -40,6 +45,7 @@ const { values: args } = parseArgs({
     messages: { type: 'string', default: '50000' },
     recipients: { type: 'string', default: '1' },
     storage: { type: 'string', default: 'postgres,pglite' },
+    shapes: { type: 'string', default: 'plain' },
     database: { type: 'string', default: DEFAULT_DATABASE },
     amqp: { type: 'string', default: DEFAULT_AMQP },
     profile: { type: 'string' },
@@ -48,15 +54,32 @@ const { values: args } = parseArgs({
   },
 });
 
+const SHAPES = ['plain', 'collapse', 'group'] as const;
+type Shape = (typeof SHAPES)[number];
+
+/** What a message of the shape adds to a plain one. */
+function shaped(shape: Shape, i: number): object {
+  const key = `key-${i % 10}`;
+  if (shape === 'collapse') return { collapseKey: key };
+  if (shape === 'group') return { group: { key, actor: `actor-${i % 7}` } };
+  return {};
+}
+
 interface Run {
   storage: string;
+  shape: Shape;
   messages: number;
   rows: number;
   seconds: number;
   rowsPerSecond: number;
 }
 
-async function publishBacklog(env: Record<string, string>, messages: number, recipients: number) {
+async function publishBacklog(
+  env: Record<string, string>,
+  messages: number,
+  recipients: number,
+  shape: Shape,
+) {
   const topology = amqpTopology(loadConfig(env).amqp);
   const connection = await connect(args.amqp);
   const channel = await connection.createConfirmChannel();
@@ -73,6 +96,7 @@ async function publishBacklog(env: Record<string, string>, messages: number, rec
       title: `Benchmark notification ${i}`,
       body: 'A body of a typical length for a notification, some seventy characters.',
       data: { sequence: i, sentAt: Date.now() },
+      ...shaped(shape, i),
     };
     const full = !channel.publish(
       topology.exchange,
@@ -108,11 +132,18 @@ async function countRows(storage: string, env: Record<string, string>): Promise<
   }
 }
 
-async function run(storage: string, messages: number, recipients: number): Promise<Run> {
+async function run(
+  storage: string,
+  shape: Shape,
+  messages: number,
+  recipients: number,
+): Promise<Run> {
   const { env, cleanup } = benchEnvironment(storage, { database: args.database, amqp: args.amqp });
-  process.stderr.write(`\n[${storage}] ${messages} messages × ${recipients} recipients\n`);
+  process.stderr.write(
+    `\n[${storage}, ${shape}] ${messages} messages × ${recipients} recipients\n`,
+  );
   try {
-    await publishBacklog(env, messages, recipients);
+    await publishBacklog(env, messages, recipients, shape);
     const flags = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [];
     const herald = startHeraldProcess(env, flags);
     await herald.ready;
@@ -127,11 +158,12 @@ async function run(storage: string, messages: number, recipients: number): Promi
     });
     const seconds = (Date.now() - started) / 1000;
     await herald.stop();
+    // Replaced and joined rows count too: they are deleted, not removed.
     const rows = (await countRows(storage, env)) - 1;
     const expected = messages * recipients;
     if (rows !== expected) throw new Error(`expected ${expected} rows, found ${rows}`);
     process.stderr.write(`  stored ${rows} rows in ${seconds.toFixed(2)} s\n`);
-    return { storage, messages, rows, seconds, rowsPerSecond: Math.round(rows / seconds) };
+    return { storage, shape, messages, rows, seconds, rowsPerSecond: Math.round(rows / seconds) };
   } finally {
     await cleanup();
   }
@@ -143,9 +175,15 @@ async function main(): Promise<void> {
   }
   const messages = Number(args.messages);
   const recipients = Number(args.recipients);
+  const shapes = args.shapes.split(',') as Shape[];
+  if (shapes.some((shape) => !SHAPES.includes(shape))) {
+    console.error(`Shapes are ${SHAPES.join(', ')}: "${args.shapes}"\n\n${USAGE}`);
+    process.exit(2);
+  }
   const results: Run[] = [];
-  for (const storage of args.storage.split(','))
-    results.push(await run(storage, messages, recipients));
+  for (const storage of args.storage.split(',')) {
+    for (const shape of shapes) results.push(await run(storage, shape, messages, recipients));
+  }
   if (args.json) {
     process.stdout.write(`${JSON.stringify(results)}\n`);
     return;

@@ -78,13 +78,21 @@ function panelShown() {
 }
 
 let seeing;
-/** Marks everything seen while the panel is shown: the bell's dot clears, items stay unread. */
+/** Marks what the panel shows seen: the bell's dot clears, the items stay unread. */
 function seeIfShown() {
-  if (!client || seeing || client.unseenCount === 0 || !panelShown()) return;
+  if (!client || seeing || !panelShown()) return;
+  const unseen = shown().filter((item) => item.seenAt === null && item.readAt === null);
+  if (unseen.length === 0) return;
   seeing = client
-    .markSeen()
+    .markSeen(unseen.map((item) => item.id))
     .catch(() => undefined)
     .finally(() => (seeing = undefined));
+}
+
+/** A notification's link, if it is one to follow: http(s), on this site or another. */
+function safeLink(url) {
+  const parsed = URL.parse(url, location.origin);
+  return parsed && ['http:', 'https:'].includes(parsed.protocol) ? url : undefined;
 }
 
 function showStatus(status) {
@@ -178,11 +186,12 @@ function itemOf(notification) {
   const item = document.createElement('li');
   item.className = notification.readAt ? 'item' : 'item unread';
   item.dataset.id = notification.id;
-  const title = document.createElement(notification.url ? 'a' : 'span');
+  const link = notification.url && safeLink(notification.url);
+  const title = document.createElement(link ? 'a' : 'span');
   title.className = 'title';
   title.textContent = notification.title;
-  if (notification.url) {
-    title.href = notification.url;
+  if (link) {
+    title.href = link;
     title.target = '_blank';
     title.rel = 'noopener';
     title.addEventListener('click', () => {
@@ -214,7 +223,8 @@ function itemOf(notification) {
   for (const action of taken ? [] : notification.actions) {
     const element = button(action.label, async () => {
       await client.act(notification.id, action.id);
-      if (action.url) window.open(action.url, '_blank', 'noopener');
+      const target = action.url && safeLink(action.url);
+      if (target) window.open(target, '_blank', 'noopener');
     });
     element.classList.add('action');
     element.setAttribute('aria-label', `${action.label}: ${notification.title}`);

@@ -35,6 +35,8 @@ describe.each(STORAGE_KINDS)('expiry on %s', (storage) => {
         url: null,
         actions: [],
         category: null,
+        collapseKey: null,
+        group: null,
       },
     ]);
     return stored.notification.id;

@@ -1,4 +1,10 @@
+import { sql } from 'drizzle-orm';
 import { Client } from 'pg';
+import { validateInput } from '../src/common/validation';
+import { Database } from '../src/database/database';
+import { CreateNotificationCommand } from '../src/notifications/intake/create-notification.command';
+import { Intake, KeyedCommand } from '../src/notifications/intake/intake';
+import { compareIds } from '../src/notifications/notification';
 import { SnoozeAlarm } from '../src/notifications/inbox/snooze-alarm';
 import { loadConfig } from '../src/config/herald-config';
 import { deleteTopology, TestBroker } from './support/amqp';
@@ -25,6 +31,7 @@ describe.each(STORAGE_KINDS)('inbox v1.1 on %s', (storage) => {
   const list = async (token: string, query = '') =>
     (await api(herald, 'GET', `/api/v1/notifications${query}`, { token })).body.items as {
       id: string;
+      [field: string]: unknown;
     }[];
   const ids = async (token: string, query = '') => (await list(token, query)).map((it) => it.id);
   const counts = async (token: string) =>
@@ -98,6 +105,7 @@ describe.each(STORAGE_KINDS)('inbox v1.1 on %s', (storage) => {
     const cases: [object, RegExp][] = [
       [{ url: 'javascript:alert(1)' }, /^url must be an https:\/\/ or http:\/\/ URL/],
       [{ url: '//evil.example.com' }, /^url must be/],
+      [{ url: '/\\evil.example.com' }, /^url must be/],
       [{ url: `/${'x'.repeat(2048)}` }, /^url must be shorter than or equal to 2048/],
       [{ category: 'Social' }, /^category must be 1-64 of/],
       [
@@ -117,7 +125,16 @@ describe.each(STORAGE_KINDS)('inbox v1.1 on %s', (storage) => {
       [{ actions: [{ id: 'a', label: ' ' }] }, /^actions\.label must not be blank/],
       [{ actions: [{ id: 'a', label: 'A', url: 'ftp://x' }] }, /^actions\.url must be/],
       [{ actions: ['a'] }, /^actions must hold objects/],
-      [{ collapseKey: 'k' }, /^property collapseKey should not exist/],
+      [{ collapseKey: 'k', group: { key: 'k' } }, /^collapseKey and group cannot both be set/],
+      [{ collapseKey: 'x'.repeat(129) }, /^collapseKey must be shorter than or equal to 128/],
+      [{ group: {} }, /^group\.key must be a string/],
+      [{ group: { key: 'k', windowSeconds: 0 } }, /^group\.windowSeconds must not be less than 1/],
+      [{ group: { key: 'k', windowSeconds: 86_401 } }, /^group\.windowSeconds must not be greater/],
+      [
+        { group: { key: 'k', actor: 'a\nb' } },
+        /^group\.actor must not be empty or contain control/,
+      ],
+      [{ group: 'k' }, /^group must be an object/],
     ];
     for (const [fields, message] of cases) {
       const response = await send(fields);
@@ -276,7 +293,7 @@ describe.each(STORAGE_KINDS)('inbox v1.1 on %s', (storage) => {
     const { id: userId, token } = await someone();
     const [a, b] = await storeNotifications(herald, { userIds: [userId] }, 2);
     const tab = await streams.live(herald, { token });
-    const until = new Date(Date.now() + 1500).toISOString();
+    const until = new Date(Date.now() + 3_600_000).toISOString();
     const snoozed = await api(herald, 'PATCH', `/api/v1/notifications/${a}`, {
       token,
       body: { snoozedUntil: until },
@@ -294,7 +311,11 @@ describe.each(STORAGE_KINDS)('inbox v1.1 on %s', (storage) => {
       b,
     ]);
 
-    // The alarm wakes it within a second or so of its time; both tabs hear it.
+    // The hour passes (its stored time is moved), and the alarm wakes it; both tabs hear it.
+    await herald.app.get(Database).run((db) =>
+      db.execute(sql`UPDATE notifications SET snoozed_until = now()
+            WHERE user_id = ${userId} AND snoozed_until IS NOT NULL`),
+    );
     for (const stream of [tab, replay]) {
       expect(
         (
@@ -306,7 +327,14 @@ describe.each(STORAGE_KINDS)('inbox v1.1 on %s', (storage) => {
     }
     expect(await ids(token)).toEqual([b, a]);
     expect(await counts(token)).toEqual({ count: 2, unseen: 2 });
-    expect(await herald.app.get(SnoozeAlarm).wake()).toBe(0); // woken once
+    // Woken once: nothing is due any more, and no tab heard of it twice.
+    expect(await herald.app.get(SnoozeAlarm).wake()).toBe(0);
+    await storeNotifications(herald, { userIds: [userId] }); // a marker after everything
+    await tab.nextOf('notification');
+    const wakes = tab.events.filter(
+      (e) => e.event === 'notification.updated' && e.data.snoozedUntil === null,
+    );
+    expect(wakes).toHaveLength(1);
   });
 
   it('refuses a snooze in the past, too far ahead, or not a time', async () => {
@@ -356,20 +384,137 @@ describe.each(STORAGE_KINDS)('inbox v1.1 on %s', (storage) => {
     expect(
       (await bulk({ filter: { ids: [x1, y1] }, set: { archived: true, seen: true } })).body,
     ).toEqual({ updated: 2 });
+    await tab.nextOf('notification.bulk-updated');
     expect(await ids(token, '?status=archived')).toEqual([y1, x1]);
-    // Read implies seen: nothing is unseen now.
     await eventually(async () => expect(await counts(token)).toEqual({ count: 0, unseen: 0 }));
+    await storeNotifications(herald, { userIds: [userId] }); // a marker after both changes
+    await tab.nextOf('notification');
     const events = tab.events.filter((event) => event.event?.startsWith('notification.'));
     expect(events.map((event) => event.event)).toEqual([
       'notification.bulk-updated',
       'notification.bulk-updated',
     ]);
 
+    // A flag set already keeps its first time, also beside one set now.
+    const archived = await list(token, '?status=archived');
+    const again = await bulk({ filter: { ids: [x1] }, set: { archived: true, read: false } });
+    expect(again.body).toEqual({ updated: 1 });
+    const [x1Now] = (await list(token, '?status=archived')).filter((item) => item.id === x1);
+    expect(x1Now).toMatchObject({
+      archivedAt: archived.find((item) => item.id === x1)!.archivedAt,
+      readAt: null,
+    });
+    // Named ids without a status: archived ones too (unarchiving by id).
+    expect((await bulk({ filter: { ids: [x1, y1] }, set: { archived: false } })).body).toEqual({
+      updated: 2,
+    });
+    expect(await ids(token, '?status=archived')).toEqual([]);
+
     const future = new Date(Date.now() + 60_000).toISOString();
-    // Read and not archived: x2 and x3 (x1 and y1 are archived, which `all` leaves out).
+    // Read and not archived: x2 and x3 (x1 was made unread above; y1 and the marker never read).
     expect((await bulk({ filter: { before: future }, set: { read: false } })).body).toEqual({
       updated: 2,
     });
+  });
+
+  it('replaces by collapseKey: a new id, the old one gone from lists, counts and replay', async () => {
+    const { id: userId, token } = await someone();
+    const [running] = await storeNotifications(herald, {
+      userIds: [userId],
+      collapseKey: 'build-7',
+      title: 'Build 7 running',
+    });
+    const tab = await streams.live(herald, { token });
+    const [passed] = await storeNotifications(herald, {
+      userIds: [userId],
+      collapseKey: 'build-7',
+      title: 'Build 7 passed',
+    });
+    expect(compareIds(passed, running)).toBeGreaterThan(0);
+    const changes = [await tab.nextOf('notification.updated'), await tab.nextOf('notification')];
+    expect(changes.map((event) => [event.event, event.data.id])).toEqual([
+      ['notification.updated', running],
+      ['notification', passed],
+    ]);
+    expect(changes[0].data).toMatchObject({ deleted: true, replacedBy: passed });
+    expect(changes[1].data).toMatchObject({ collapseKey: 'build-7', title: 'Build 7 passed' });
+    expect(await ids(token)).toEqual([passed]);
+    expect(await counts(token)).toEqual({ count: 1, unseen: 1 });
+    const replay = await streams.live(herald, { token, lastEventId: '0' });
+    expect(replay.events.filter((e) => e.event === 'notification').map((e) => e.data.id)).toEqual([
+      passed,
+    ]);
+    // A redelivery of the message that replaced it replaces nothing more.
+    await storeNotifications(herald, { userIds: [userId], collapseKey: 'build-7' }, 2);
+    expect(await ids(token)).toHaveLength(1);
+  });
+
+  it('groups: joins the unread group while its window lasts, with count and actors', async () => {
+    const { id: userId, token } = await someone();
+    const like = (actor: string, windowSeconds?: number) =>
+      storeNotifications(herald, {
+        userIds: [userId],
+        title: `${actor} liked your post`,
+        group: { key: 'post-1', actor, ...(windowSeconds && { windowSeconds }) },
+      });
+    const [first] = await like('Ada');
+    const tab = await streams.live(herald, { token });
+    const [second] = await like('Bob');
+    const [third] = await like('Ada');
+    const [item] = await list(token);
+    expect(item).toMatchObject({
+      id: third,
+      title: 'Ada liked your post',
+      groupKey: 'post-1',
+      groupCount: 3,
+      actors: ['Ada', 'Bob'],
+    });
+    expect(await ids(token)).toEqual([third]);
+    await tab.next((event) => event.event === 'notification' && event.data.id === third);
+    const changes = tab.events.filter((event) => event.event?.startsWith('notification'));
+    expect(changes.map((event) => [event.event, event.data.id, event.data.replacedBy])).toEqual([
+      ['notification.updated', first, second],
+      ['notification', second, undefined],
+      ['notification.updated', second, third],
+      ['notification', third, undefined],
+    ]);
+
+    // Read: the next message starts a group of its own; the read one stays.
+    await api(herald, 'PATCH', `/api/v1/notifications/${third}`, { token, body: { read: true } });
+    const [fresh] = await like('Cy');
+    expect((await list(token))[0]).toMatchObject({ id: fresh, groupCount: 1, actors: ['Cy'] });
+    expect(await ids(token)).toEqual([fresh, third]);
+
+    // Its window over (the first message an hour old), the next starts a group too.
+    await herald.app
+      .get(Database)
+      .run((db) =>
+        db.execute(
+          sql`UPDATE notifications SET group_started_at = now() - interval '2 hours' WHERE user_id = ${userId}`,
+        ),
+      );
+    const [later] = await like('Dee');
+    expect((await list(token))[0]).toMatchObject({ id: later, groupCount: 1, actors: ['Dee'] });
+    expect(await ids(token)).toEqual([later, fresh, third]);
+  });
+
+  it('keeps at most five actors, newest first, and chains a key repeated within one batch', async () => {
+    const { id: userId, token } = await someone();
+    const actors = ['A', 'B', 'C', 'D', 'E', 'F', 'B'];
+    const commands = actors.map(
+      (actor, n) =>
+        validateInput(CreateNotificationCommand, {
+          id: `chain-${userId}-${n}`,
+          type: 'like',
+          title: `${actor} liked it`,
+          recipients: { userIds: [userId] },
+          group: { key: 'photo', actor },
+        }) as KeyedCommand,
+    );
+    await herald.app.get(Intake).create(commands); // one call: one batch, one transaction
+    const items = await list(token);
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ groupCount: 7, actors: ['B', 'F', 'E', 'D', 'C'] });
   });
 
   it('refuses a bulk change without a flag to set, or with a bad filter', async () => {
@@ -388,7 +533,7 @@ describe.each(STORAGE_KINDS)('inbox v1.1 on %s', (storage) => {
   });
 });
 
-describe('snooze across instances and restarts (PostgreSQL)', () => {
+describe('inbox v1.1 across instances (PostgreSQL)', () => {
   let storage: TestStorage;
   let a: RunningHerald;
   let b: RunningHerald;
@@ -408,6 +553,30 @@ describe('snooze across instances and restarts (PostgreSQL)', () => {
     await b?.close();
     await storage?.drop();
     await deleteTopology(loadConfig({ AMQP_PREFIX: prefix }).amqp);
+  });
+
+  it('leaves one notification when several writers store one key at the same moment', async () => {
+    const token = await userToken('racer');
+    const at = (n: number) => (n % 2 === 0 ? a : b);
+    const replaced = await Promise.all(
+      Array.from({ length: 20 }, (_, n) =>
+        storeNotifications(at(n), { userIds: ['racer'], collapseKey: 'race', title: `v${n}` }),
+      ),
+    );
+    const grouped = await Promise.all(
+      Array.from({ length: 20 }, (_, n) =>
+        storeNotifications(at(n), { userIds: ['racer'], group: { key: 'pile', actor: `p${n}` } }),
+      ),
+    );
+    const newest = (stored: string[][]) => stored.flat().sort(compareIds).at(-1);
+    const items = (await api(a, 'GET', '/api/v1/notifications', { token })).body.items;
+    expect(items.map((item: { id: string }) => item.id)).toEqual([
+      newest(grouped),
+      newest(replaced),
+    ]);
+    expect(items[0]).toMatchObject({ groupKey: 'pile', groupCount: 20 });
+    expect(items[0].actors).toHaveLength(5);
+    expect(items[1]).toMatchObject({ collapseKey: 'race', groupCount: 1 });
   });
 
   it('wakes once, on either instance, also when the one that snoozed it restarted meanwhile', async () => {

@@ -79,6 +79,8 @@ export function coveredBy(item: HeraldNotification, change: BulkChange, now = Da
     return false;
   }
   if (filter.ids !== undefined && !filter.ids.includes(item.id)) return false;
+  // Named ids without a status: whatever their status.
+  if (filter.ids !== undefined && filter.status === undefined) return true;
   const archived = item.archivedAt !== null;
   if (filter.status === 'snoozed') return asleep(item, now);
   if (asleep(item, now)) return false; // every other status leaves the snoozed out
@@ -210,6 +212,7 @@ export class HeraldClient {
     const now = new Date().toISOString();
     for (const item of this.notifications) item.readAt ??= now;
     this.unreadCount = 0;
+    this.unseenCount = 0; // read implies seen
     this.emit('change', this);
     return updated;
   }
@@ -341,15 +344,16 @@ export class HeraldClient {
       const change = data as SseWireEventMap['notification.updated'];
       const item = this.notifications.find((each) => each.id === change.id);
       if (item) this.apply({ ...item, ...change }, change.deleted);
-      // Woken from a snooze that began before this list was loaded: not in it yet.
-      else if (change.snoozedUntil === null && !change.deleted && this.loaded) {
-        void this.refresh().catch(() => undefined);
+      // One that belongs in the list and is not in it: woken from a snooze, or unarchived.
+      else if (!change.deleted && !change.archivedAt && !change.readAt && !change.snoozedUntil) {
+        this.refreshSoon();
       }
     } else if (event === 'notification.bulk-updated') {
       const change = data as BulkChange;
       this.notifications = this.notifications
         .map((item) => (coveredBy(item, change) ? applyBulk(item, change) : item))
         .filter((item) => item.archivedAt === null);
+      if (change.set.archived === false) this.refreshSoon(); // unarchived: not in the list
     } else if (event === 'unread-count') {
       const counts = data as SseWireEventMap['unread-count'];
       this.unreadCount = counts.count;
@@ -359,6 +363,16 @@ export class HeraldClient {
     }
     this.emit(event, data as HeraldClientEvents[K]);
     if (event !== 'live' && event !== 'auth-expired') this.emit('change', this);
+  }
+
+  private refreshing?: Promise<void>;
+
+  /** A refresh, or the one under way: a burst of changes reloads once. */
+  private refreshSoon(): void {
+    if (!this.loaded || this.refreshing) return;
+    this.refreshing = this.refresh()
+      .catch(() => undefined)
+      .finally(() => (this.refreshing = undefined));
   }
 
   /** Puts a changed notification in the list, or takes it out when archived, snoozed or deleted. */

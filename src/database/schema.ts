@@ -48,6 +48,8 @@ export const notifications = pgTable(
     collapseKey: text('collapse_key'),
     groupKey: text('group_key'),
     groupCount: integer('group_count').notNull().default(1),
+    /** When the group's first message came: it takes more for `windowSeconds` after. */
+    groupStartedAt: timestamp('group_started_at', { withTimezone: true }),
     actors: jsonb('actors').$type<string[]>().notNull().default([]),
     locale: text('locale'),
   },
@@ -72,6 +74,13 @@ export const notifications = pgTable(
     index('notifications_category_idx')
       .on(t.tenantId, t.userId, t.category, t.id)
       .where(sql`${t.deletedAt} IS NULL AND ${t.category} IS NOT NULL`),
+    // The notification a collapseKey replaces, the group a message joins.
+    index('notifications_collapse_idx')
+      .on(t.tenantId, t.userId, t.collapseKey, t.id)
+      .where(sql`${t.collapseKey} IS NOT NULL AND ${t.deletedAt} IS NULL`),
+    index('notifications_group_idx')
+      .on(t.tenantId, t.userId, t.groupKey, t.id)
+      .where(sql`${t.groupKey} IS NOT NULL AND ${t.deletedAt} IS NULL`),
     // Waking snoozed notifications; the others are not in it.
     index('notifications_snoozed_idx')
       .on(t.snoozedUntil)

@@ -1,9 +1,12 @@
 import { isDateString } from 'class-validator';
-import { CATEGORY, NAME, PRINTABLE, RecipientsSpec } from '../notifications/addressed-message';
 import {
-  CreateNotificationCommand,
+  CATEGORY,
   LINK,
-} from '../notifications/intake/create-notification.command';
+  NAME,
+  PRINTABLE,
+  RecipientsSpec,
+} from '../notifications/addressed-message';
+import { CreateNotificationCommand } from '../notifications/intake/create-notification.command';
 import { PRIORITIES } from '../notifications/notification';
 
 /**

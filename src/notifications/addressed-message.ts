@@ -24,6 +24,10 @@ export const PRINTABLE = /^[^\p{Cc}]+$/u;
 /** Types and topics: also used in routing keys and URLs. */
 export const NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
 export const NAME_RULE = '1-100 of [A-Za-z0-9_.:-]';
+/** Where a click goes: an absolute http(s) URL or a path on the page's own site. */
+// A path must not start with `//` or `/\`: browsers read both as another site (`//evil.example`).
+export const LINK = /^(https?:\/\/[^\s\p{Cc}]+|\/(?![/\\])[^\s\p{Cc}]*)$/u;
+export const LINK_RULE = 'an https:// or http:// URL, or a path starting with /';
 /** Categories: for filters and muting. */
 export const CATEGORY = /^[a-z0-9._-]{1,64}$/;
 export const CATEGORY_RULE = '1-64 of [a-z0-9._-]';

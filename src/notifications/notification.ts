@@ -94,6 +94,18 @@ export function freshState(): Pick<
   };
 }
 
+/** CONTRACT.md v1.1 `group`. */
+export interface GroupSpec {
+  key: string;
+  /** How long after its first message a group takes more. */
+  windowSeconds: number;
+  /** Who this message is from, for "Ada and 4 others". */
+  actor: string | null;
+}
+
+/** Actors a grouped notification keeps, newest first. */
+export const MAX_ACTORS = 5;
+
 /** The parts of a Notification a user changes: what `notification.updated` carries. */
 export type NotificationState = Pick<
   Notification,
@@ -113,8 +125,11 @@ export type NotificationDraft = Pick<
   | 'url'
   | 'actions'
   | 'category'
+  | 'collapseKey'
 > & {
   recipient: Recipient;
+  /** Joins the recipient's open group of this key, or starts one. */
+  group: GroupSpec | null;
   /** Unique per recipient: storing the same key twice keeps the first. */
   idempotencyKey: string;
   /** When the producer published it (ms since the epoch), if known; not stored. */

@@ -1,5 +1,6 @@
 import { freshState } from '../notifications/notification';
 import { MAX_BUS_MESSAGE_BYTES, parseBusMessage, UnreadableBusMessage } from './bus-message';
+import { offTheWire, onTheWire } from './realtime-bus';
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 
@@ -171,5 +172,37 @@ describe('parseBusMessage', () => {
   ])('refuses %s, naming where', (content, where) => {
     expect(() => parseBusMessage(Buffer.from(content))).toThrow(UnreadableBusMessage);
     expect(() => parseBusMessage(Buffer.from(content))).toThrow(where);
+  });
+});
+
+describe('bulk changes on the bus', () => {
+  const recipient = { userId: 'ada', tenantId: null };
+  const at = new Date('2026-12-01T10:00:00.000Z');
+  const bulk = (filter: object, set: object) =>
+    ({ kind: 'bulk-updated', recipient, upTo: '42', filter, set, at }) as const;
+
+  it('sends what v1 instances read right as it is, the rest under a kind they drop', () => {
+    expect(onTheWire(bulk({ status: 'unread' }, { read: true })).kind).toBe('bulk-updated');
+    expect(onTheWire(bulk({}, { read: false })).kind).toBe('bulk-updated');
+    for (const [filter, set] of [
+      [{ type: 'x' }, { read: true }],
+      [{ status: 'unseen' }, { read: true }],
+      [{ ids: ['1'] }, { read: true }],
+      [{}, { seen: true }],
+      [{ status: 'all' }, { archived: true }],
+    ]) {
+      const wire = onTheWire(bulk(filter, set));
+      expect(wire.kind).toBe('bulk-filtered');
+      const parsed = parseBusMessage(json(wire));
+      expect(offTheWire(parsed as never)).toEqual({ ...bulk(filter, set), at: at.toISOString() });
+    }
+  });
+
+  it('refuses a link a page must not follow', () => {
+    for (const url of ['javascript:alert(1)', '//evil.example', '/\\evil.example']) {
+      expect(() =>
+        parseBusMessage(json({ kind: 'created', notification: { ...notification, url } })),
+      ).toThrow(UnreadableBusMessage);
+    }
   });
 });

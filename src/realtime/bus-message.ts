@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MAX_JSON_DEPTH, malformedJson } from '../common/well-formed';
+import { LINK } from '../notifications/addressed-message';
 import { INBOX_STATUSES, PRIORITIES } from '../notifications/notification';
 import type { BusMessage } from './realtime-bus';
 
@@ -21,6 +22,7 @@ const tenant = z
   .max(200)
   .regex(/^[^\p{Cc}]*$/u)
   .nullable();
+const link = z.string().max(2048).regex(LINK);
 /** A date after JSON. */
 const time = z.iso.datetime({ offset: true }).nullable();
 const recipient = z.object({ userId: name, tenantId: tenant });
@@ -41,11 +43,10 @@ const notification = z.object({
   archivedAt: time,
   expiresAt: time,
   // v1.1: absent from an older instance's, which cannot have stored them.
-  url: z.string().max(2048).nullable().default(null),
+  // Links end up in pages' hrefs: the rule of ingest, so none is `javascript:` or another site's.
+  url: link.nullable().default(null),
   actions: z
-    .array(
-      z.object({ id: name, label: z.string().max(1000), url: z.string().max(2048).optional() }),
-    )
+    .array(z.object({ id: name, label: z.string().max(1000), url: link.optional() }))
     .max(10)
     .default([]),
   category: name.nullable().default(null),
@@ -58,6 +59,24 @@ const notification = z.object({
   groupCount: z.number().int().min(1).default(1),
   actors: z.array(name).max(100).default([]),
   locale: name.nullable().default(null),
+});
+
+const bulkChange = z.object({
+  recipient,
+  upTo: id,
+  filter: z.object({
+    status: z.enum(INBOX_STATUSES).optional(),
+    type: name.optional(),
+    category: name.optional(),
+    before: time.unwrap().optional(),
+    ids: z.array(id).max(1000).optional(),
+  }),
+  set: z.object({
+    read: z.boolean().optional(),
+    seen: z.boolean().optional(),
+    archived: z.boolean().optional(),
+  }),
+  at: time.unwrap(),
 });
 
 const inboxEvent = z.discriminatedUnion('kind', [
@@ -80,24 +99,9 @@ const inboxEvent = z.discriminatedUnion('kind', [
     deleted: z.literal(true).optional(),
     replacedBy: id.optional(),
   }),
-  z.object({
-    kind: z.literal('bulk-updated'),
-    recipient,
-    upTo: id,
-    filter: z.object({
-      status: z.enum(INBOX_STATUSES).optional(),
-      type: name.optional(),
-      category: name.optional(),
-      before: time.unwrap().optional(),
-      ids: z.array(id).max(1000).optional(),
-    }),
-    set: z.object({
-      read: z.boolean().optional(),
-      seen: z.boolean().optional(),
-      archived: z.boolean().optional(),
-    }),
-    at: time.unwrap(),
-  }),
+  bulkChange.extend({ kind: z.literal('bulk-updated') }),
+  // A bulk change v1 instances would read too broadly (realtime-bus.ts, WideBulkChange).
+  bulkChange.extend({ kind: z.literal('bulk-filtered') }),
   z.object({
     kind: z.literal('subscription'),
     recipient,

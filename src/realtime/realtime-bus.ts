@@ -9,7 +9,39 @@ import type { LiveEvent } from './live-event.command';
  * every instance: see RealtimeRouter).
  */
 export type BusMessage =
-  InboxEvent | LiveEvent | { kind: 'batch'; events: (InboxEvent | LiveEvent)[] };
+  | InboxEvent
+  | LiveEvent
+  | WideBulkChange
+  | { kind: 'batch'; events: (InboxEvent | LiveEvent | WideBulkChange)[] };
+
+type BulkChanged = Extract<InboxEvent, { kind: 'bulk-updated' }>;
+
+/**
+ * A bulk change an instance older than v1.1 would apply too broadly (it drops the filter fields
+ * it does not know: "read where type = x" would become "read all"). It travels under a kind of
+ * its own, which such an instance drops instead: its tabs then miss it, as any change missed
+ * live, rather than show a wrong one.
+ */
+export type WideBulkChange = Omit<BulkChanged, 'kind'> & { kind: 'bulk-filtered' };
+
+/** What v1 instances read right: a status filter of theirs, and `read`. */
+const V1_STATUSES: readonly string[] = ['unread', 'read', 'all', 'archived'];
+
+/** An inbox change as it goes on the bus. */
+export function onTheWire(event: InboxEvent): InboxEvent | WideBulkChange {
+  if (event.kind !== 'bulk-updated') return event;
+  const { filter, set } = event;
+  const v1 =
+    Object.keys(filter).every((key) => key === 'status') &&
+    (filter.status === undefined || V1_STATUSES.includes(filter.status)) &&
+    Object.keys(set).every((key) => key === 'read');
+  return v1 ? event : { ...event, kind: 'bulk-filtered' };
+}
+
+/** The inbox change a message from the bus stands for. */
+export function offTheWire(message: InboxEvent | WideBulkChange): InboxEvent {
+  return message.kind === 'bulk-filtered' ? { ...message, kind: 'bulk-updated' } : message;
+}
 
 const hash = (text: string) => createHash('sha1').update(text).digest('hex');
 

@@ -6,7 +6,16 @@ import { Topics } from '../notifications/audience/topics';
 import { InboxEvent, InboxEvents } from '../notifications/inbox-events';
 import { Recipient, recipientKey } from '../notifications/notification';
 import { LiveEvent } from './live-event.command';
-import { BusMessage, EVERYONE_KEY, RealtimeBus, topicKey, userKey } from './realtime-bus';
+import {
+  BusMessage,
+  EVERYONE_KEY,
+  offTheWire,
+  onTheWire,
+  RealtimeBus,
+  topicKey,
+  userKey,
+  WideBulkChange,
+} from './realtime-bus';
 import { StreamRegistry } from './stream-registry';
 import type { StreamSignal } from './stream-signal';
 import { TopicIndex } from './topic-index';
@@ -23,7 +32,7 @@ const BUS_BATCH_MIN = 32;
 /** What goes to the other instances, and under which routing keys when it goes alone. */
 interface Outgoing {
   keys: string[];
-  message: InboxEvent | LiveEvent;
+  message: InboxEvent | LiveEvent | WideBulkChange;
 }
 
 function recipientOf(event: InboxEvent): Recipient {
@@ -60,7 +69,7 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
     this.subscription = this.events.events$.subscribe((event) =>
       this.guarded(() => {
         this.route(event);
-        this.forward([userKey(recipientOf(event))], event);
+        this.forward([userKey(recipientOf(event))], onTheWire(event));
       }),
     );
     this.subscription.add(
@@ -129,7 +138,7 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
    * together, in order: one message each, or one batch to every instance. Inbox changes and live
    * events batch apart: an instance older than live batches drops those only.
    */
-  private forward(keys: string[], message: InboxEvent | LiveEvent): void {
+  private forward(keys: string[], message: InboxEvent | LiveEvent | WideBulkChange): void {
     if (this.outgoing.push({ keys, message }) > 1) return;
     setImmediate(() => {
       const outgoing = this.outgoing;
@@ -154,9 +163,9 @@ export class RealtimeRouter implements OnModuleInit, OnModuleDestroy {
     else this.receiveOne(message);
   }
 
-  private receiveOne(message: InboxEvent | LiveEvent): void {
+  private receiveOne(message: InboxEvent | LiveEvent | WideBulkChange): void {
     if (message.kind === 'live') this.deliverLive(message);
-    else this.route(message);
+    else this.route(offTheWire(message));
   }
 
   private route(event: InboxEvent): void {

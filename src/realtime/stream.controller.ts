@@ -32,10 +32,13 @@ const EVENTS = [
     'order, what came after it.',
   '',
   '- `notification`: a new Notification (the schema of that name)',
-  '- `notification.updated`: `{ id, readAt, archivedAt, deleted? }`, a change from any tab or device',
-  '- `notification.bulk-updated`: `{ upTo, filter, set, at }`, one change to many (read-all): every ' +
-    'notification at or below `upTo` that matches `filter` now has `set` applied',
-  '- `unread-count`: `{ count }`, first on connect (with `retry: 3000`), then after every change',
+  '- `notification.updated`: `{ id, readAt, archivedAt, seenAt, interactedAt, interaction, ' +
+    'snoozedUntil, deleted?, replacedBy? }`, a change from any tab or device; `deleted` with ' +
+    '`replacedBy` when a newer notification replaced it (`collapseKey`) or took it into its group',
+  '- `notification.bulk-updated`: `{ upTo, filter, set, at }`, one change to many (read-all, seen, ' +
+    'bulk): every notification at or below `upTo` that matches `filter` now has `set` applied',
+  '- `unread-count`: `{ count, unseen }`, first on connect (with `retry: 3000`), then after every ' +
+    'change',
   '- `resync`: `{ reason }`, reload the list over REST: `replay-limit` (more was missed than ' +
     'replay covers) or `ahead-of-storage` (Last-Event-ID is past anything stored for the user, as ' +
     'after a restored backup; the stream goes on from the true position)',
@@ -49,18 +52,20 @@ const EXAMPLE = [
   'event: unread-count',
   'id: 1041',
   'retry: 3000',
-  'data: {"count":1}',
+  'data: {"count":1,"unseen":1}',
   '',
   'event: notification',
   'id: 1042',
   'data: {"id":"1042","userId":"u1","tenantId":null,"type":"order.shipped",' +
     '"title":"Your order has shipped","body":null,"data":{"orderId":123},"priority":"normal",' +
     '"topic":null,"createdAt":"2026-05-01T09:30:00.000Z","readAt":null,"archivedAt":null,' +
-    '"expiresAt":null}',
+    '"expiresAt":null,"url":"/orders/123","actions":[],"category":"orders","seenAt":null,' +
+    '"interactedAt":null,"interaction":null,"snoozedUntil":null,"collapseKey":null,' +
+    '"groupKey":null,"groupCount":1,"actors":[],"locale":null}',
   '',
   'event: unread-count',
   'id: 1042',
-  'data: {"count":2}',
+  'data: {"count":2,"unseen":2}',
   '',
   ': ping',
   '',

@@ -112,11 +112,14 @@ export class Inbox {
     return updated;
   }
 
-  /** Wakes notifications whose snooze is over: every tab of their user hears it. */
+  /**
+   * Wakes notifications whose snooze is over: every tab of their user hears of those still in
+   * the inbox (not deleted, archived or expired).
+   */
   async wakeSnoozed(limit: number): Promise<number> {
-    const woken = await this.repository.wakeSnoozed(limit);
-    for (const notification of woken) this.emitUpdated(notification);
-    return woken.length;
+    const { woken, inInbox } = await this.repository.wakeSnoozed(limit);
+    for (const notification of inInbox) this.emitUpdated(notification);
+    return woken;
   }
 
   private emitUpdated(notification: Notification): void {

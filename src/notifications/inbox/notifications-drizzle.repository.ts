@@ -37,6 +37,7 @@ import {
   UnreadState,
 } from '../notification';
 import { NotificationsRepository, StoredDraft } from './notifications.repository';
+import { planReplacements, Replacement } from './replacements';
 
 /** Rows per INSERT statement, to bound the size of one statement's arrays. */
 const INSERT_CHUNK = 5000;
@@ -108,7 +109,7 @@ function lockRecipients(recipients: Recipient[]): string {
 }
 
 /**
- * Stores drafts ($1…$13: a text array per column, unnested in the database: cheap to build and to
+ * Stores drafts ($1…$18: a text array per column, unnested in the database: cheap to build and to
  * parse whatever the batch size) and answers, in one statement, the rows it inserted in draft
  * order (ids grow in insertion order): those of drafts whose recipient did not have the key yet,
  * the first of them when a key repeats (ON CONFLICT keeps the first row). `previous_id` is the
@@ -119,13 +120,17 @@ function lockRecipients(recipients: Recipient[]): string {
 const STORE_DRAFTS = `
   WITH v AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-      $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
-      WITH ORDINALITY AS v(t, u, k, ty, ti, b, d, p, tp, e, l, a, c, n)
+      $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
+      $14::text[], $15::text[], $16::text[], $17::text[], $18::text[])
+      WITH ORDINALITY AS v(t, u, k, ty, ti, b, d, p, tp, e, l, a, c, ck, gk, gc, ga, gs, n)
   ),
   inserted AS (
     INSERT INTO notifications (tenant_id, user_id, idempotency_key, type, title, body, data,
-      priority, topic, expires_at, url, actions, category)
-    SELECT t, u, k, ty, ti, b, d::jsonb, p, tp, e::timestamptz, l, a::jsonb, c FROM v ORDER BY n
+      priority, topic, expires_at, url, actions, category, collapse_key, group_key, group_count,
+      actors, group_started_at)
+    SELECT t, u, k, ty, ti, b, d::jsonb, p, tp, e::timestamptz, l, a::jsonb, c, ck, gk, gc::int,
+      ga::jsonb, CASE WHEN gk IS NOT NULL THEN coalesce(gs::timestamptz, now()) END
+    FROM v ORDER BY n
     ON CONFLICT (tenant_id, user_id, idempotency_key) DO NOTHING
     RETURNING id, tenant_id, user_id, idempotency_key, created_at
   ),
@@ -239,9 +244,10 @@ function textArray(values: (string | null)[]): string {
 }
 
 /** STORE_DRAFTS's parameters: one text[] literal per column. */
-function columnsOf(drafts: NotificationDraft[]): string[] {
-  const columns: (string | null)[][] = Array.from({ length: 13 }, () => []);
-  for (const draft of drafts) {
+function columnsOf(drafts: NotificationDraft[], plans: Replacement[]): string[] {
+  const columns: (string | null)[][] = Array.from({ length: 18 }, () => []);
+  for (const [index, draft] of drafts.entries()) {
+    const plan = plans[index];
     columns[0].push(draft.recipient.tenantId ?? '');
     columns[1].push(draft.recipient.userId);
     columns[2].push(draft.idempotencyKey);
@@ -255,11 +261,21 @@ function columnsOf(drafts: NotificationDraft[]): string[] {
     columns[10].push(draft.url);
     columns[11].push(JSON.stringify(draft.actions));
     columns[12].push(draft.category);
+    columns[13].push(draft.collapseKey);
+    columns[14].push(draft.group?.key ?? null);
+    columns[15].push(String(plan.groupCount));
+    columns[16].push(JSON.stringify(plan.actors));
+    columns[17].push(plan.groupStartedAt);
   }
   return columns.map(textArray);
 }
 
-function fromDraft(draft: NotificationDraft, id: string, createdAt: Date | string): Notification {
+function fromDraft(
+  draft: NotificationDraft,
+  plan: Replacement,
+  id: string,
+  createdAt: Date | string,
+): Notification {
   return {
     id,
     userId: draft.recipient.userId,
@@ -276,6 +292,10 @@ function fromDraft(draft: NotificationDraft, id: string, createdAt: Date | strin
     actions: draft.actions,
     category: draft.category,
     ...freshState(),
+    collapseKey: draft.collapseKey,
+    groupKey: draft.group?.key ?? null,
+    groupCount: plan.groupCount,
+    actors: plan.actors,
   };
 }
 
@@ -301,9 +321,14 @@ function statusConditions(status: InboxStatus | undefined): SQL[] {
   }
 }
 
-/** A bulk filter's conditions (the status, and each other field given). */
+/**
+ * A bulk filter's conditions (the status, and each other field given). Named ids without a
+ * status are taken whatever their status (archived or snoozed too), or unarchiving by id could
+ * never match.
+ */
 function filterConditions(filter: BulkFilter): SQL[] {
-  const conditions = statusConditions(filter.status);
+  const conditions =
+    filter.ids !== undefined && filter.status === undefined ? [] : statusConditions(filter.status);
   if (filter.type !== undefined) conditions.push(eq(table.type, filter.type));
   if (filter.category !== undefined) conditions.push(eq(table.category, filter.category));
   if (filter.before !== undefined) conditions.push(lt(table.createdAt, filter.before));
@@ -353,13 +378,15 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
     return this.database.transaction(
       lockRecipients(drafts.map((draft) => draft.recipient)),
       async (query) => {
+        const plans = await planReplacements(query, drafts);
         const stored: (StoredDraft | undefined)[] = [];
         for (let start = 0; start < drafts.length; start += INSERT_CHUNK) {
           const chunk = drafts.slice(start, start + INSERT_CHUNK);
-          const rows = await query<InsertedRow>(STORE_DRAFTS, columnsOf(chunk));
+          const chunkPlans = plans.slice(start, start + INSERT_CHUNK);
+          const rows = await query<InsertedRow>(STORE_DRAFTS, columnsOf(chunk, chunkPlans));
           // The rows follow the drafts they come from, in order: walk both.
           let next = 0;
-          for (const draft of chunk) {
+          for (const [index, draft] of chunk.entries()) {
             const row = rows[next] as InsertedRow | undefined;
             const mine =
               row !== undefined &&
@@ -370,7 +397,7 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
             stored.push(
               mine
                 ? {
-                    notification: fromDraft(draft, row.id, row.created_at),
+                    notification: fromDraft(draft, chunkPlans[index], row.id, row.created_at),
                     created: true,
                     previousId: row.previous_id,
                   }
@@ -378,6 +405,7 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
             );
           }
         }
+        await this.removeReplaced(query, stored, plans);
         // Keys the recipient had already, or that an earlier draft of this batch stored.
         const others = drafts.filter((_, index) => stored[index] === undefined);
         const existing = others.length > 0 ? await this.findExisting(query, others) : [];
@@ -386,6 +414,31 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
           (entry) => entry ?? { notification: fromRaw(existing[found++]), created: false },
         );
       },
+    );
+  }
+
+  /**
+   * Deletes what the created drafts replaced or took into their group, and marks each with it. A
+   * draft that was stored already (a redelivery) replaces nothing, nor does one chained to it.
+   */
+  private async removeReplaced(
+    query: RawQuery,
+    stored: (StoredDraft | undefined)[],
+    plans: Replacement[],
+  ): Promise<void> {
+    const ids: string[] = [];
+    for (const [index, entry] of stored.entries()) {
+      const replaces = plans[index].replaces;
+      if (!entry || !replaces) continue;
+      const id = 'id' in replaces ? replaces.id : stored[replaces.draft]?.notification.id;
+      if (id === undefined) continue;
+      entry.replaced = id;
+      ids.push(id);
+    }
+    if (ids.length === 0) return;
+    await query(
+      'UPDATE notifications SET deleted_at = now() WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL',
+      [ids],
     );
   }
 
@@ -585,9 +638,10 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
   ): Promise<{ updated: number; upTo: string | null; at: Date }> {
     const flags = FLAG_COLUMNS.filter(([flag]) => set[flag] !== undefined);
     if (flags.length === 0) return { updated: 0, upTo: null, at: new Date() };
+    // A flag set already keeps its first time (another flag of the same change may be new).
     const assignments = flags.map(([flag, column]) =>
       set[flag]
-        ? sql`${sql.identifier(column.name)} = now()`
+        ? sql`${sql.identifier(column.name)} = coalesce(${column}, now())`
         : sql`${sql.identifier(column.name)} = NULL`,
     );
     // Only rows it changes: a flag set where it was not, cleared where it was.
@@ -608,18 +662,19 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
     return { updated: Number(row.updated), upTo: row.upTo, at: new Date(row.at) };
   }
 
-  async wakeSnoozed(limit: number): Promise<Notification[]> {
+  async wakeSnoozed(limit: number): Promise<{ woken: number; inInbox: Notification[] }> {
     const rows = await this.database.run((db) =>
-      queryRows<RawRow>(
+      queryRows<RawRow & { in_inbox: boolean }>(
         db,
         sql`UPDATE notifications SET snoozed_until = NULL WHERE id IN (
             SELECT id FROM notifications
-            WHERE snoozed_until IS NOT NULL AND snoozed_until <= now() AND deleted_at IS NULL
+            WHERE snoozed_until IS NOT NULL AND snoozed_until <= now()
             ORDER BY snoozed_until LIMIT ${limit} FOR UPDATE SKIP LOCKED
-          ) RETURNING *, id::text AS id`,
+          ) RETURNING *, id::text AS id, deleted_at IS NULL AND archived_at IS NULL
+            AND (expires_at IS NULL OR expires_at > now()) AS in_inbox`,
       ),
     );
-    return rows.map(fromRaw);
+    return { woken: rows.length, inInbox: rows.filter((row) => row.in_inbox).map(fromRaw) };
   }
 
   async listAfter(recipient: Recipient, afterId: string, limit: number): Promise<Notification[]> {

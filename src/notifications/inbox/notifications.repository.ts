@@ -21,6 +21,11 @@ export interface StoredDraft {
    * for.
    */
   previousId?: string | null;
+  /**
+   * When created: the notification it replaced (same `collapseKey`) or took into its group; that
+   * one is deleted in the same transaction.
+   */
+  replaced?: string;
 }
 
 /**
@@ -74,10 +79,11 @@ export abstract class NotificationsRepository {
   ): Promise<Notification | 'no-notification' | 'no-action'>;
 
   /**
-   * Wakes up to `limit` notifications whose snooze is over (any recipient's), clearing
-   * `snoozedUntil`; each is woken once, by one instance.
+   * Wakes up to `limit` notifications whose snooze is over (any recipient's, deleted and expired
+   * ones too, so none stays due), clearing `snoozedUntil`; each is woken once, by one instance.
+   * `inInbox`: those neither deleted, archived nor expired, whose users hear of it.
    */
-  abstract wakeSnoozed(limit: number): Promise<Notification[]>;
+  abstract wakeSnoozed(limit: number): Promise<{ woken: number; inInbox: Notification[] }>;
 
   /** Stored notifications with an id above `afterId`, oldest first, not snoozed (stream replay). */
   abstract listAfter(recipient: Recipient, afterId: string, limit: number): Promise<Notification[]>;

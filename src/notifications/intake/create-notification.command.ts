@@ -6,23 +6,33 @@ import {
   IsArray,
   IsDateString,
   IsIn,
+  IsInt,
   IsObject,
   IsOptional,
   IsString,
   Matches,
+  Max,
   MaxLength,
+  Min,
   Validate,
   ValidateNested,
+  ValidationArguments,
   ValidatorConstraint,
   ValidatorConstraintInterface,
 } from 'class-validator';
-import { AddressedMessage, CATEGORY, CATEGORY_RULE, PRINTABLE } from '../addressed-message';
+import {
+  AddressedMessage,
+  CATEGORY,
+  CATEGORY_RULE,
+  LINK,
+  LINK_RULE,
+  PRINTABLE,
+} from '../addressed-message';
 import { type NotificationAction, PRIORITIES, type Priority } from '../notification';
 
-/** Where a click goes: an absolute http(s) URL or a path on the page's own site. */
-export const LINK = /^(https?:\/\/[^\s\p{Cc}]+|\/(?!\/)[^\s\p{Cc}]*)$/u;
-const LINK_RULE = 'an https:// or http:// URL, or a path starting with /';
 export const ACTION_ID = /^[a-z0-9_-]{1,32}$/;
+/** `group.windowSeconds` when the message leaves it out. */
+export const DEFAULT_GROUP_WINDOW_SECONDS = 3600;
 
 /** A button shown with the notification. */
 export class ActionSpec implements NotificationAction {
@@ -45,6 +55,58 @@ export class ActionSpec implements NotificationAction {
   @MaxLength(2048)
   @IsString()
   url?: string;
+}
+
+/** CONTRACT.md v1.1 `group`: joins the recipient's open group of `key`. */
+export class GroupBody {
+  @ApiProperty({
+    type: String,
+    maxLength: 128,
+    pattern: PRINTABLE.source,
+    example: 'post-42-likes',
+  })
+  @Matches(PRINTABLE, { message: 'group.key must not be empty or contain control characters' })
+  @MaxLength(128, { message: 'group.key must be at most 128 characters' })
+  @IsString({ message: 'group.key must be a string' })
+  key: string;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 86_400,
+    default: DEFAULT_GROUP_WINDOW_SECONDS,
+    description: 'How long after its first message the group takes more',
+    example: 3600,
+  })
+  @IsOptional()
+  @Max(86_400, { message: 'group.windowSeconds must not be greater than 86400' })
+  @Min(1, { message: 'group.windowSeconds must not be less than 1' })
+  @IsInt({ message: 'group.windowSeconds must be an integer number' })
+  windowSeconds?: number;
+
+  @ApiPropertyOptional({
+    type: String,
+    maxLength: 128,
+    description: 'Who it is from',
+    example: 'Ada',
+  })
+  @IsOptional()
+  @Matches(PRINTABLE, { message: 'group.actor must not be empty or contain control characters' })
+  @MaxLength(128, { message: 'group.actor must be at most 128 characters' })
+  @IsString({ message: 'group.actor must be a string' })
+  actor?: string;
+}
+
+@ValidatorConstraint({ name: 'collapseOrGroup' })
+class CollapseOrGroup implements ValidatorConstraintInterface {
+  validate(_: unknown, args: ValidationArguments): boolean {
+    const command = args.object as CreateNotificationCommand;
+    return command.collapseKey === undefined || command.group === undefined;
+  }
+
+  defaultMessage(): string {
+    return 'collapseKey and group cannot both be set: a notification replaces or groups';
+  }
 }
 
 @ValidatorConstraint({ name: 'uniqueActionIds' })
@@ -159,6 +221,35 @@ export class CreateNotificationCommand extends AddressedMessage {
   @Matches(CATEGORY, { message: `category must be ${CATEGORY_RULE}` })
   @IsString()
   category?: string;
+
+  @ApiPropertyOptional({
+    type: String,
+    maxLength: 128,
+    pattern: PRINTABLE.source,
+    description:
+      "Replaces the recipient's previous notification with this key (a new id; the old one is " +
+      'deleted). Not with `group`.',
+    example: 'build-1234',
+  })
+  @IsOptional()
+  @Validate(CollapseOrGroup)
+  @Matches(PRINTABLE, { message: 'collapseKey must not be empty or contain control characters' })
+  @MaxLength(128)
+  @IsString()
+  collapseKey?: string;
+
+  @ApiPropertyOptional({
+    type: GroupBody,
+    description:
+      "Joins the recipient's newest unread notification of `group.key` while the group's first " +
+      'message is younger than `windowSeconds` (a new id, `groupCount` + 1, `actors`); else ' +
+      'starts a group. Not with `collapseKey`.',
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => GroupBody)
+  @IsObject({ message: 'group must be an object { key, windowSeconds?, actor? }' })
+  group?: GroupBody;
 
   /**
    * Set by the transport, never read from a body: when the producer published it (ms since the

@@ -4,7 +4,10 @@ import { instanceToPlain } from 'class-transformer';
 import { CapacityError } from '../../common/domain-error';
 import { AudienceRepository } from '../audience/audience.repository';
 import { fansOut, RecipientsSpec } from '../addressed-message';
-import { CreateNotificationCommand } from './create-notification.command';
+import {
+  CreateNotificationCommand,
+  DEFAULT_GROUP_WINDOW_SECONDS,
+} from './create-notification.command';
 import { InboxEvents } from '../inbox-events';
 import { isMuted } from '../audience/muting';
 import { NotificationDraft, recipientKey } from '../notification';
@@ -182,7 +185,19 @@ export class Intake {
         ...(await this.insert(drafts.slice(half))),
       ];
     }
-    for (const [index, { created, notification, previousId }] of stored.entries()) {
+    for (const [index, { created, notification, previousId, replaced }] of stored.entries()) {
+      if (created && replaced) {
+        // Before the new one, as in storage: a tab never holds both.
+        this.events.emit({
+          kind: 'updated',
+          recipient: drafts[index].recipient,
+          id: replaced,
+          readAt: null,
+          archivedAt: null,
+          deleted: true,
+          replacedBy: notification.id,
+        });
+      }
       if (created) {
         this.events.emit({
           kind: 'created',
@@ -257,6 +272,14 @@ function draftOf(command: KeyedCommand, userId: string, topic: string | null): N
       ...(url !== undefined && { url }),
     })),
     category: command.category ?? null,
+    collapseKey: command.collapseKey ?? null,
+    group: command.group
+      ? {
+          key: command.group.key,
+          windowSeconds: command.group.windowSeconds ?? DEFAULT_GROUP_WINDOW_SECONDS,
+          actor: command.group.actor ?? null,
+        }
+      : null,
     sentAt: command.sentAt,
   };
 }
