@@ -195,6 +195,15 @@ describe('demo inbox in Chromium', () => {
     await page.getByRole('tab', { name: 'All' }).click();
     await item('Review requested').waitFor();
 
+    // Grouped: one item for both likes, saying who.
+    for (const actor of ['Ada', 'Bob']) {
+      await send(`${actor} liked your photo`, { group: { key: 'photo-1', actor } });
+    }
+    await item('Bob liked your photo').locator('.group', { hasText: 'Bob and 1 other' }).waitFor();
+    await item('Ada liked your photo').waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Archive: Bob liked your photo' }).click();
+    await item('Bob liked your photo').waitFor({ state: 'detached' });
+
     // Snoozed for an hour: out of the list and the counts.
     await page.getByRole('button', { name: 'Snooze 1 hour: Ada liked your post' }).click();
     await item('Ada liked your post').waitFor({ state: 'detached' });
