@@ -20,14 +20,18 @@ const PLAIN: Replacement = { groupCount: 1, actors: [], groupStartedAt: null };
 
 /**
  * Per draft with a collapseKey or a group ($1 tenant, $2 user, $3 kind, $4 key, $5 window in
- * seconds): the recipient's newest notification of that key, and whether a group can take more
- * (unread, not archived, not expired, its first message younger than the window).
+ * seconds, $6 idempotency key): whether it is stored already (a redelivery), the recipient's
+ * newest notification of that key, and whether a group can take more (unread, not archived, not
+ * expired, its first message younger than the window).
  */
 const FIND_TARGETS = `
   SELECT v.n, c.id AS collapse_id, g.id AS group_id, g.group_count, g.actors,
-    g.group_started_at, g.joinable
-  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[])
-    WITH ORDINALITY AS v(t, u, kind, key, win, n)
+    g.group_started_at, g.joinable, EXISTS (
+      SELECT 1 FROM notifications d
+      WHERE d.tenant_id = v.t AND d.user_id = v.u AND d.idempotency_key = v.k
+    ) AS stored
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[])
+    WITH ORDINALITY AS v(t, u, kind, key, win, k, n)
   LEFT JOIN LATERAL (
     SELECT x.id::text AS id FROM notifications x
     WHERE v.kind = 'collapse' AND x.tenant_id = v.t AND x.user_id = v.u
@@ -53,6 +57,7 @@ interface TargetRow {
   actors: string[] | null;
   group_started_at: Date | string | null;
   joinable: boolean | null;
+  stored: boolean;
 }
 
 /** `actor` first, then the others, distinct, at most MAX_ACTORS. */
@@ -79,12 +84,23 @@ export async function planReplacements(
     keyed.map(({ draft }) => (draft.collapseKey !== null ? 'collapse' : 'group')),
     keyed.map(({ draft }) => draft.collapseKey ?? draft.group!.key),
     keyed.map(({ draft }) => draft.group?.windowSeconds ?? 0),
+    keyed.map(({ draft }) => draft.idempotencyKey),
   ]);
   const plans: Replacement[] = drafts.map(() => PLAIN);
   /** The latest draft of the batch per recipient and key. */
   const latest = new Map<string, { index: number; plan: Replacement }>();
+  /** The first draft of each idempotency key (per recipient): a repeat is not stored. */
+  const first = new Map<string, number>();
+  const idempotency = (draft: NotificationDraft) =>
+    `${recipientKey(draft.recipient)}\u0000${draft.idempotencyKey}`;
+  for (const [index, draft] of drafts.entries()) {
+    if (!first.has(idempotency(draft))) first.set(idempotency(draft), index);
+  }
   for (const [position, { draft, index }] of keyed.entries()) {
     const row = rows[position];
+    // Stored already, or earlier in this batch: it stores nothing, so it replaces nothing and
+    // later drafts of its key look past it.
+    if (row.stored || first.get(idempotency(draft)) !== index) continue;
     const { collapseKey, group } = draft;
     const key = `${recipientKey(draft.recipient)}\u0000${collapseKey !== null ? 'c' : 'g'}\u0000${collapseKey ?? group!.key}`;
     const earlier = latest.get(key);
