@@ -1,5 +1,5 @@
 import type { RawQuery } from '../../database/database';
-import { MAX_ACTORS, NotificationDraft, recipientKey } from '../notification';
+import { GroupSpec, MAX_ACTORS, NotificationDraft, recipientKey } from '../notification';
 
 /**
  * What a draft becomes beside its own fields: the notification it replaces (`collapseKey`) or
@@ -66,6 +66,35 @@ function withActor(actor: string | null, actors: string[]): string[] {
   return all.slice(0, MAX_ACTORS);
 }
 
+type Earlier = { index: number; plan: Replacement } | undefined;
+
+/** A collapseKey's: it replaces the earlier draft of its key, or the newest stored one. */
+function replacing(earlier: Earlier, row: TargetRow): Replacement {
+  if (earlier) return { ...PLAIN, replaces: { draft: earlier.index } };
+  return row.collapse_id ? { ...PLAIN, replaces: { id: row.collapse_id } } : PLAIN;
+}
+
+/** A group's: it joins the earlier draft of its key, or the newest stored one, while open. */
+function joining(group: GroupSpec, earlier: Earlier, row: TargetRow): Replacement {
+  const since = Date.now() - group.windowSeconds * 1000;
+  const open = earlier
+    ? earlier.plan.groupStartedAt === null || Date.parse(earlier.plan.groupStartedAt) > since
+    : row.group_id !== null && row.joinable === true;
+  if (!open) return { ...PLAIN, actors: withActor(group.actor, []) };
+  const base = earlier?.plan ?? {
+    groupCount: Number(row.group_count),
+    actors: row.actors ?? [],
+    groupStartedAt:
+      row.group_started_at === null ? null : new Date(row.group_started_at).toISOString(),
+  };
+  return {
+    replaces: earlier ? { draft: earlier.index } : { id: row.group_id! },
+    groupCount: base.groupCount + 1,
+    actors: withActor(group.actor, base.actors),
+    groupStartedAt: base.groupStartedAt,
+  };
+}
+
 /**
  * The Replacement of every draft, in draft order. A key repeated within the batch chains: the
  * later draft replaces or joins the earlier one.
@@ -88,7 +117,7 @@ export async function planReplacements(
   ]);
   const plans: Replacement[] = drafts.map(() => PLAIN);
   /** The latest draft of the batch per recipient and key. */
-  const latest = new Map<string, { index: number; plan: Replacement }>();
+  const latest = new Map<string, NonNullable<Earlier>>();
   /** The first draft of each idempotency key (per recipient): a repeat is not stored. */
   const first = new Map<string, number>();
   const idempotency = (draft: NotificationDraft) =>
@@ -102,36 +131,10 @@ export async function planReplacements(
     // later drafts of its key look past it.
     if (row.stored || first.get(idempotency(draft)) !== index) continue;
     const { collapseKey, group } = draft;
-    const key = `${recipientKey(draft.recipient)}\u0000${collapseKey !== null ? 'c' : 'g'}\u0000${collapseKey ?? group!.key}`;
+    const kind = collapseKey !== null ? 'c' : 'g';
+    const key = `${recipientKey(draft.recipient)}\u0000${kind}\u0000${collapseKey ?? group!.key}`;
     const earlier = latest.get(key);
-    let plan: Replacement;
-    if (collapseKey !== null) {
-      const replaces = earlier
-        ? { draft: earlier.index }
-        : row.collapse_id
-          ? { id: row.collapse_id }
-          : undefined;
-      plan = { ...PLAIN, ...(replaces && { replaces }) };
-    } else {
-      const window = Date.now() - group!.windowSeconds * 1000;
-      const open = earlier
-        ? earlier.plan.groupStartedAt === null || Date.parse(earlier.plan.groupStartedAt) > window
-        : row.group_id !== null && row.joinable === true;
-      const base = earlier?.plan ?? {
-        groupCount: Number(row.group_count),
-        actors: row.actors ?? [],
-        groupStartedAt:
-          row.group_started_at === null ? null : new Date(row.group_started_at).toISOString(),
-      };
-      plan = open
-        ? {
-            replaces: earlier ? { draft: earlier.index } : { id: row.group_id! },
-            groupCount: base.groupCount + 1,
-            actors: withActor(group!.actor, base.actors),
-            groupStartedAt: base.groupStartedAt,
-          }
-        : { ...PLAIN, actors: withActor(group!.actor, []) };
-    }
+    const plan = group === null ? replacing(earlier, row) : joining(group, earlier, row);
     plans[index] = plan;
     latest.set(key, { index, plan });
   }
