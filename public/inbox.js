@@ -64,6 +64,7 @@ function start(token) {
   client.on('change', () => {
     render();
     seeIfShown();
+    if (view.tab === 'archived') reloadArchivedSoon();
   });
   client.on('notification', (notification) => {
     $('announcer').textContent = `New notification: ${notification.title}`;
@@ -150,6 +151,17 @@ async function showTab(tab) {
   }
   if (tab === 'archived') await loadArchived();
   render();
+}
+
+let reloading;
+/** The archived list follows changes from other tabs: loaded again once per burst of them. */
+function reloadArchivedSoon() {
+  reloading ??= setTimeout(() => {
+    reloading = undefined;
+    loadArchived()
+      .then(render)
+      .catch(() => undefined);
+  }, 300);
 }
 
 async function loadArchived() {
