@@ -95,6 +95,46 @@ describe.each(STORAGE_KINDS)('inbox v1.1 on %s', (storage) => {
     expect(replay.events.find((event) => event.event === 'notification')?.data).toEqual(expected);
   });
 
+  it('takes every v1.1 field over RabbitMQ, and replaces and groups what comes that way', async () => {
+    const { id: userId, token } = await someone();
+    const tab = await streams.live(herald, { token });
+    const publish = (id: string, fields: object) =>
+      broker.publish(herald, 'notification.build', {
+        id,
+        recipients: { userIds: [userId] },
+        type: 'build.status',
+        title: id,
+        url: '/builds/7',
+        actions: [{ id: 'open', label: 'Open', url: 'https://ci.example.com/7' }],
+        category: 'ci',
+        ...fields,
+      });
+    await publish('build-7-running', { collapseKey: 'build-7' });
+    const running = await tab.nextOf('notification');
+    expect(running.data).toMatchObject({
+      title: 'build-7-running',
+      url: '/builds/7',
+      actions: [{ id: 'open', label: 'Open', url: 'https://ci.example.com/7' }],
+      category: 'ci',
+      collapseKey: 'build-7',
+    });
+    await publish('build-7-passed', { collapseKey: 'build-7' });
+    expect((await tab.nextOf('notification.updated')).data).toMatchObject({
+      id: running.data.id,
+      deleted: true,
+    });
+    const passed = await tab.nextOf('notification');
+    expect(passed.data.title).toBe('build-7-passed');
+    for (const [n, actor] of ['Ada', 'Bob'].entries()) {
+      await publish(`review-${n}`, { group: { key: 'reviews', actor } });
+    }
+    const grouped = await tab.next(
+      (event) => event.event === 'notification' && event.data.groupCount === 2,
+    );
+    expect(grouped.data).toMatchObject({ groupKey: 'reviews', actors: ['Bob', 'Ada'] });
+    expect(await ids(token)).toEqual([grouped.data.id, passed.data.id]);
+  });
+
   it('refuses bad links, actions and categories over HTTP, naming the field', async () => {
     const admin = await userToken('v2-admin', { roles: ['admin'] });
     const send = (fields: object) =>
