@@ -36,6 +36,7 @@ describe.each(STORAGE_KINDS)('expiry on %s', (storage) => {
         actions: [],
         category: null,
         collapseKey: null,
+        locale: null,
         group: null,
       },
     ]);

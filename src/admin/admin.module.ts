@@ -5,6 +5,7 @@ import { AdminDeadLettersController } from './admin-dead-letters.controller';
 import { AdminInspectController } from './admin-inspect.controller';
 import { AdminMessagesController } from './admin-messages.controller';
 import { AdminScheduledController } from './admin-scheduled.controller';
+import { AdminTemplatesController } from './admin-templates.controller';
 import { AdminTopicsController } from './admin-topics.controller';
 
 /** `/api/v1/admin/*`: every route needs the `admin` role. */
@@ -15,6 +16,7 @@ import { AdminTopicsController } from './admin-topics.controller';
     AdminInspectController,
     AdminTopicsController,
     AdminScheduledController,
+    AdminTemplatesController,
     AdminDeadLettersController,
   ],
 })

@@ -12,6 +12,7 @@ import {
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 import type { NotificationAction } from '../notifications/notification';
+import type { TemplateStrings } from '../notifications/templates/template';
 
 /**
  * Tables are unqualified: each connection's search_path points at DATABASE_SCHEMA, so one set of
@@ -180,4 +181,22 @@ export const scheduledNotifications = pgTable(
     primaryKey({ columns: [t.tenantId, t.id, t.recipientsKey] }),
     index('scheduled_notifications_due_idx').on(t.deliverAt),
   ],
+);
+
+/**
+ * Notification templates (CONTRACT.md v1.1 "Templates"): per tenant and name, the ICU strings of
+ * every locale. `revision` grows with each PUT, so a compiled template is cached by it.
+ */
+export const templates = pgTable(
+  'templates',
+  {
+    tenantId: text('tenant_id').notNull().default(''),
+    name: text('name').notNull(),
+    defaultLocale: text('default_locale').notNull(),
+    locales: jsonb('locales').$type<Record<string, TemplateStrings>>().notNull(),
+    revision: integer('revision').notNull().default(1),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.name] })],
 );

@@ -7,6 +7,7 @@ import { DomainError } from '../common/domain-error';
 import type { HeraldConfig } from '../config/herald-config';
 import type { HeraldMetrics } from '../metrics/herald-metrics';
 import { BatcherStoppedError } from '../notifications/intake/notification-batcher';
+import { TemplateError } from '../notifications/templates/template';
 import { AmqpContext } from './amqp-context';
 import { closeBroker, connectBroker, delay, watchChannel } from './amqp-connection';
 import { AmqpTopology, amqpTopology, assertTopology } from './amqp-topology';
@@ -185,6 +186,7 @@ export class AmqpServer
 
   private reasonFor(error: unknown): DeadLetterReason {
     if (error instanceof DeadLetterReason) return error;
+    if (error instanceof TemplateError) return new DeadLetterReason('template', error.message);
     if (error instanceof DomainError) {
       return new DeadLetterReason(
         error.kind === 'unavailable' ? 'storage-unavailable' : 'invalid',

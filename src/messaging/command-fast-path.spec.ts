@@ -63,6 +63,7 @@ const LINKS = [
   '/tab\there',
 ];
 const CATEGORIES = ['orders', 'social.comments', 'a-b_c', 'Orders', 'a'.repeat(64), 'a'.repeat(65)];
+const LOCALES = ['en', 'pt-br', 'de-AT', 'zh-Hant-TW', 'en_US', 'x', '123', 'a'.repeat(36)];
 const DATES = ['2030-01-01T00:00:00Z', '2030-02-30T00:00:00Z', '2030-01-01', 'tomorrow', ''];
 const OTHERS: unknown[] = [null, undefined, 0, 1, true, false, [], ['a'], {}, { a: 1 }];
 
@@ -90,7 +91,9 @@ describe('fastCommand', () => {
         'id',
         'priority',
         'recipients',
+        'locale',
         'sentAt',
+        'template',
         'tenantId',
         'title',
         'type',
@@ -155,7 +158,7 @@ describe('fastCommand', () => {
       return { [key]: data(depth + 1), z: data(depth + 1) };
     };
     let taken = 0;
-    for (let run = 0; run < 20_000; run += 1) {
+    for (let run = 0; run < 25_000; run += 1) {
       const input: Record<string, unknown> = {};
       const maybe = (key: string, value: () => unknown, probability = 0.5) => {
         if (next() < probability) input[key] = value();
@@ -170,6 +173,8 @@ describe('fastCommand', () => {
       maybe('tenantId', anything, 0.3);
       maybe('url', () => (next() < 0.8 ? pick(LINKS) : anything()), 0.2);
       maybe('category', () => (next() < 0.8 ? pick(CATEGORIES) : anything()), 0.2);
+      maybe('template', () => (next() < 0.8 ? 'comment.created' : anything()), 0.1);
+      maybe('locale', () => (next() < 0.8 ? pick(LOCALES) : anything()), 0.1);
       maybe('data', () => data(0), 0.5);
       maybe(
         'recipients',

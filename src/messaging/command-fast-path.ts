@@ -1,4 +1,5 @@
 import { isDateString } from 'class-validator';
+import { canonicalLocale } from '../common/locale';
 import {
   CATEGORY,
   LINK,
@@ -53,6 +54,12 @@ export function fastCommand(input: Record<string, unknown>): CreateNotificationC
       case 'category':
         if (typeof value !== 'string' || !CATEGORY.test(value)) return undefined;
         break;
+      case 'template':
+        if (typeof value !== 'string' || !NAME.test(value)) return undefined;
+        break;
+      case 'locale':
+        if (canonicalLocale(value) === null) return undefined;
+        break;
       case 'recipients':
         taken = namedUsers(value);
         if (taken === undefined) return undefined;
@@ -67,9 +74,9 @@ export function fastCommand(input: Record<string, unknown>): CreateNotificationC
     }
     fields[key] = taken;
   }
-  // Required: recipients, title, type (the others are optional).
-  if (command.recipients === undefined || command.title === undefined) return undefined;
-  if (command.type === undefined) return undefined;
+  // Required: recipients, type, and title unless a template renders it.
+  if (command.recipients === undefined || command.type === undefined) return undefined;
+  if (command.title === undefined && command.template === undefined) return undefined;
   return command;
 }
 

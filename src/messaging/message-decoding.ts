@@ -10,6 +10,7 @@ export class DeadLetterReason extends Error {
       | 'invalid-json'
       | 'no-handler'
       | 'invalid'
+      | 'template'
       | 'storage-unavailable'
       | 'internal',
     detail: string,

@@ -126,6 +126,7 @@ export type NotificationDraft = Pick<
   | 'actions'
   | 'category'
   | 'collapseKey'
+  | 'locale'
 > & {
   recipient: Recipient;
   /** Joins the recipient's open group of this key, or starts one. */
@@ -134,7 +135,15 @@ export type NotificationDraft = Pick<
   idempotencyKey: string;
   /** When the producer published it (ms since the epoch), if known; not stored. */
   sentAt?: number;
+  /**
+   * Of a templated draft in a group: its text again for the group it joins (`{count}`,
+   * `{actors}`), once storing knows the group.
+   */
+  regroup?: (group: { count: number; actors: readonly string[] }) => RenderedText;
 };
+
+/** What a template renders. */
+export type RenderedText = Pick<Notification, 'title' | 'body' | 'actions'>;
 
 export const INBOX_STATUSES = ['unread', 'read', 'all', 'archived', 'unseen', 'snoozed'] as const;
 export type InboxStatus = (typeof INBOX_STATUSES)[number];

@@ -20,6 +20,9 @@ import { ScheduledDrizzleRepository } from './scheduling/scheduled-drizzle.repos
 import { ScheduledRepository } from './scheduling/scheduled.repository';
 import { TopicsController } from './audience/topics.controller';
 import { Topics } from './audience/topics';
+import { Templates } from './templates/templates';
+import { TemplatesDrizzleRepository } from './templates/templates-drizzle.repository';
+import { TemplatesRepository } from './templates/templates.repository';
 
 @Module({
   controllers: [NotificationsController, PreferencesController, TopicsController],
@@ -27,6 +30,7 @@ import { Topics } from './audience/topics';
     Inbox,
     Intake,
     Topics,
+    Templates,
     NotificationBatcher,
     InboxEvents,
     ExpiryPurge,
@@ -37,7 +41,8 @@ import { Topics } from './audience/topics';
     { provide: PreferencesRepository, useClass: PreferencesDrizzleRepository },
     { provide: AudienceRepository, useClass: AudienceDrizzleRepository },
     { provide: ScheduledRepository, useClass: ScheduledDrizzleRepository },
+    { provide: TemplatesRepository, useClass: TemplatesDrizzleRepository },
   ],
-  exports: [Inbox, Intake, Topics, NotificationBatcher, InboxEvents, ScheduledDelivery],
+  exports: [Inbox, Intake, Topics, Templates, NotificationBatcher, InboxEvents, ScheduledDelivery],
 })
 export class NotificationsModule {}

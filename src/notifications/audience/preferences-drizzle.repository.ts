@@ -3,8 +3,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { Database } from '../../database/database';
 import { preferences as table } from '../../database/schema';
 import { Recipient, recipientKey } from '../notification';
-import type { Muting } from './muting';
-import { Preferences, PreferencesRepository } from './preferences.repository';
+import { DeliveryPreferences, Preferences, PreferencesRepository } from './preferences.repository';
 
 @Injectable()
 export class PreferencesDrizzleRepository extends PreferencesRepository {
@@ -37,7 +36,7 @@ export class PreferencesDrizzleRepository extends PreferencesRepository {
     return { mutedTypes, mutedCategories, locale };
   }
 
-  async mutingOf(recipients: Recipient[]): Promise<Map<string, Muting>> {
+  async deliveryOf(recipients: Recipient[]): Promise<Map<string, DeliveryPreferences>> {
     if (recipients.length === 0) return new Map();
     // One parameter per column, whatever the number of recipients in the batch.
     const tenants = sql.param(recipients.map((recipient) => recipient.tenantId ?? ''));
@@ -52,10 +51,17 @@ export class PreferencesDrizzleRepository extends PreferencesRepository {
     );
     return new Map(
       rows
-        .filter((row) => row.mutedTypes.length > 0 || row.mutedCategories.length > 0)
+        .filter(
+          (row) =>
+            row.mutedTypes.length > 0 || row.mutedCategories.length > 0 || row.locale !== null,
+        )
         .map((row) => [
           recipientKey({ tenantId: row.tenantId || null, userId: row.userId }),
-          { mutedTypes: row.mutedTypes, mutedCategories: row.mutedCategories },
+          {
+            mutedTypes: row.mutedTypes,
+            mutedCategories: row.mutedCategories,
+            locale: row.locale,
+          },
         ]),
     );
   }

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { canonicalLocale } from '../../common/locale';
 import type { AuthenticatedUser } from '../../auth/authenticated-user';
 import { CurrentUser } from '../../auth/current-user.decorator';
 import { ApiErrors } from '../../openapi/api-errors';
@@ -38,7 +39,7 @@ export class PreferencesController {
     return this.notifications.setPreferences(user, {
       mutedTypes: body.mutedTypes ?? [],
       mutedCategories: body.mutedCategories ?? [],
-      locale: body.locale ? Intl.getCanonicalLocales(body.locale)[0] : null,
+      locale: canonicalLocale(body.locale),
     });
   }
 }

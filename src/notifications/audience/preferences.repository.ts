@@ -8,6 +8,9 @@ export interface Preferences {
   locale: string | null;
 }
 
+/** What ingest needs of a recipient's preferences. */
+export type DeliveryPreferences = Muting & Pick<Preferences, 'locale'>;
+
 /** Storage of per-user preferences; implemented over Drizzle in preferences-drizzle.repository.ts. */
 export abstract class PreferencesRepository {
   abstract get(recipient: Recipient): Promise<Preferences>;
@@ -15,8 +18,8 @@ export abstract class PreferencesRepository {
   abstract set(recipient: Recipient, preferences: Preferences): Promise<Preferences>;
 
   /**
-   * What many recipients muted, at once (one query per ingest batch), keyed by recipientKey; those
-   * who muted nothing are left out.
+   * What many recipients muted and the locale they read, at once (one query per ingest batch),
+   * keyed by recipientKey; those who muted nothing and set no locale are left out.
    */
-  abstract mutingOf(recipients: Recipient[]): Promise<Map<string, Muting>>;
+  abstract deliveryOf(recipients: Recipient[]): Promise<Map<string, DeliveryPreferences>>;
 }

@@ -109,7 +109,7 @@ function lockRecipients(recipients: Recipient[]): string {
 }
 
 /**
- * Stores drafts ($1…$18: a text array per column, unnested in the database: cheap to build and to
+ * Stores drafts ($1…$19: a text array per column, unnested in the database: cheap to build and to
  * parse whatever the batch size) and answers, in one statement, the rows it inserted in draft
  * order (ids grow in insertion order): those of drafts whose recipient did not have the key yet,
  * the first of them when a key repeats (ON CONFLICT keeps the first row). `previous_id` is the
@@ -121,15 +121,15 @@ const STORE_DRAFTS = `
   WITH v AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
       $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
-      $14::text[], $15::text[], $16::text[], $17::text[], $18::text[])
-      WITH ORDINALITY AS v(t, u, k, ty, ti, b, d, p, tp, e, l, a, c, ck, gk, gc, ga, gs, n)
+      $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[])
+      WITH ORDINALITY AS v(t, u, k, ty, ti, b, d, p, tp, e, l, a, c, ck, gk, gc, ga, gs, lo, n)
   ),
   inserted AS (
     INSERT INTO notifications (tenant_id, user_id, idempotency_key, type, title, body, data,
       priority, topic, expires_at, url, actions, category, collapse_key, group_key, group_count,
-      actors, group_started_at)
+      actors, group_started_at, locale)
     SELECT t, u, k, ty, ti, b, d::jsonb, p, tp, e::timestamptz, l, a::jsonb, c, ck, gk, gc::int,
-      ga::jsonb, CASE WHEN gk IS NOT NULL THEN coalesce(gs::timestamptz, now()) END
+      ga::jsonb, CASE WHEN gk IS NOT NULL THEN coalesce(gs::timestamptz, now()) END, lo
     FROM v ORDER BY n
     ON CONFLICT (tenant_id, user_id, idempotency_key) DO NOTHING
     RETURNING id, tenant_id, user_id, idempotency_key, created_at
@@ -245,7 +245,7 @@ function textArray(values: (string | null)[]): string {
 
 /** STORE_DRAFTS's parameters: one text[] literal per column. */
 function columnsOf(drafts: NotificationDraft[], plans: Replacement[]): string[] {
-  const columns: (string | null)[][] = Array.from({ length: 18 }, () => []);
+  const columns: (string | null)[][] = Array.from({ length: 19 }, () => []);
   for (const [index, draft] of drafts.entries()) {
     const plan = plans[index];
     columns[0].push(draft.recipient.tenantId ?? '');
@@ -266,6 +266,7 @@ function columnsOf(drafts: NotificationDraft[], plans: Replacement[]): string[] 
     columns[15].push(String(plan.groupCount));
     columns[16].push(JSON.stringify(plan.actors));
     columns[17].push(plan.groupStartedAt);
+    columns[18].push(draft.locale);
   }
   return columns.map(textArray);
 }
@@ -296,6 +297,7 @@ function fromDraft(
     groupKey: draft.group?.key ?? null,
     groupCount: plan.groupCount,
     actors: plan.actors,
+    locale: draft.locale,
   };
 }
 
@@ -373,12 +375,21 @@ export class NotificationsDrizzleRepository extends NotificationsRepository {
    * from the identity sequence (CACHE 1). The locks are released only after the commit is visible,
    * so a later writer for the same recipient draws its ids after every earlier id is visible.
    */
-  async insertMany(drafts: NotificationDraft[]): Promise<StoredDraft[]> {
-    if (drafts.length === 0) return [];
+  async insertMany(given: NotificationDraft[]): Promise<StoredDraft[]> {
+    if (given.length === 0) return [];
     return this.database.transaction(
-      lockRecipients(drafts.map((draft) => draft.recipient)),
+      lockRecipients(given.map((draft) => draft.recipient)),
       async (query) => {
-        const plans = await planReplacements(query, drafts);
+        const plans = await planReplacements(query, given);
+        // A templated draft that joins a group is rendered again with the group's count and actors.
+        const drafts = given.map((draft, index) =>
+          draft.regroup && plans[index].groupCount > 1
+            ? {
+                ...draft,
+                ...draft.regroup({ count: plans[index].groupCount, actors: plans[index].actors }),
+              }
+            : draft,
+        );
         const stored: (StoredDraft | undefined)[] = [];
         for (let start = 0; start < drafts.length; start += INSERT_CHUNK) {
           const chunk = drafts.slice(start, start + INSERT_CHUNK);

@@ -15,39 +15,49 @@ import {
   MaxLength,
   Min,
   Validate,
+  ValidateIf,
   ValidateNested,
   ValidationArguments,
   ValidatorConstraint,
   ValidatorConstraintInterface,
 } from 'class-validator';
+import { IsLanguageTag } from '../../common/locale';
 import {
   AddressedMessage,
   CATEGORY,
   CATEGORY_RULE,
   LINK,
   LINK_RULE,
+  NAME,
+  NAME_RULE,
   PRINTABLE,
 } from '../addressed-message';
-import { type NotificationAction, PRIORITIES, type Priority } from '../notification';
+import { PRIORITIES, type Priority } from '../notification';
 
 export const ACTION_ID = /^[a-z0-9_-]{1,32}$/;
 /** `group.windowSeconds` when the message leaves it out. */
 export const DEFAULT_GROUP_WINDOW_SECONDS = 3600;
 
-/** A button shown with the notification. */
-export class ActionSpec implements NotificationAction {
+/** A button shown with the notification; its label may come from the template. */
+export class ActionSpec {
   @ApiProperty({ type: String, pattern: ACTION_ID.source, example: 'approve' })
   @Matches(ACTION_ID, { message: 'actions.id must be 1-32 of [a-z0-9_-]' })
   @IsString()
   id: string;
 
-  @ApiProperty({ type: String, maxLength: 64, example: 'Approve' })
+  @ApiPropertyOptional({
+    type: String,
+    maxLength: 64,
+    description: "Required unless the message's template labels the action",
+    example: 'Approve',
+  })
+  @IsOptional()
   @Matches(/^[^\p{Cc}]*\S[^\p{Cc}]*$/u, {
     message: 'actions.label must not be blank or contain control characters',
   })
   @MaxLength(64)
   @IsString()
-  label: string;
+  label?: string;
 
   @ApiPropertyOptional({ type: String, maxLength: 2048, example: '/requests/42/approve' })
   @IsOptional()
@@ -109,6 +119,18 @@ class CollapseOrGroup implements ValidatorConstraintInterface {
   }
 }
 
+@ValidatorConstraint({ name: 'labelledActions' })
+class LabelledActions implements ValidatorConstraintInterface {
+  validate(actions: unknown, args: ValidationArguments): boolean {
+    if (!Array.isArray(actions) || (args.object as CreateNotificationCommand).template) return true;
+    return actions.every((action: { label?: unknown } | null) => action?.label !== undefined);
+  }
+
+  defaultMessage(): string {
+    return 'actions.label is required unless a template labels the action';
+  }
+}
+
 @ValidatorConstraint({ name: 'uniqueActionIds' })
 class UniqueActionIds implements ValidatorConstraintInterface {
   validate(actions: unknown): boolean {
@@ -140,11 +162,21 @@ export class CreateNotificationCommand extends AddressedMessage {
   @IsString()
   id?: string;
 
-  @ApiProperty({ type: String, maxLength: 500, pattern: /\S/, example: 'Your order has shipped' })
+  @ApiPropertyOptional({
+    type: String,
+    maxLength: 500,
+    pattern: /\S/,
+    description: 'Required unless `template` is given (which then renders it)',
+    example: 'Your order has shipped',
+  })
+  @ValidateIf(
+    (command: CreateNotificationCommand) =>
+      command.template === undefined || command.title !== undefined,
+  )
   @Matches(/\S/, { message: 'title must not be blank' })
   @MaxLength(500)
   @IsString()
-  title: string;
+  title?: string;
 
   @ApiPropertyOptional({ type: String, maxLength: 10_000, example: 'Tracking number 1Z999' })
   @IsOptional()
@@ -206,6 +238,7 @@ export class CreateNotificationCommand extends AddressedMessage {
   @ValidateNested({ each: true })
   @Type(() => ActionSpec)
   @IsObject({ each: true, message: 'actions must hold objects { id, label, url? }' })
+  @Validate(LabelledActions)
   @Validate(UniqueActionIds)
   @ArrayMaxSize(3)
   @IsArray()
@@ -250,6 +283,31 @@ export class CreateNotificationCommand extends AddressedMessage {
   @Type(() => GroupBody)
   @IsObject({ message: 'group must be an object { key, windowSeconds?, actor? }' })
   group?: GroupBody;
+
+  @ApiPropertyOptional({
+    type: String,
+    pattern: NAME.source,
+    description:
+      "A template's name: title, body and action labels are rendered from it in each " +
+      "recipient's locale, with `data` as its arguments",
+    example: 'comment.created',
+  })
+  @IsOptional()
+  @Matches(NAME, { message: `template must be ${NAME_RULE}` })
+  @IsString()
+  template?: string;
+
+  @ApiPropertyOptional({
+    type: String,
+    maxLength: 35,
+    description: "BCP 47: renders the template in this locale rather than the recipient's",
+    example: 'de',
+  })
+  @IsOptional()
+  @Validate(IsLanguageTag)
+  @MaxLength(35)
+  @IsString()
+  locale?: string;
 
   /**
    * Set by the transport, never read from a body: when the producer published it (ms since the

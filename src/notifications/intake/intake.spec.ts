@@ -6,8 +6,11 @@ import { InboxEvents } from '../inbox-events';
 import { byRecipients, FAN_OUT_PAGE, Intake, KeyedCommand, TRANSACTION_RECIPIENTS } from './intake';
 import { freshState, Notification, NotificationDraft, recipientKey } from '../notification';
 import { NotificationsRepository, StoredDraft } from '../inbox/notifications.repository';
-import type { Muting } from '../audience/muting';
-import { PreferencesRepository } from '../audience/preferences.repository';
+import { DeliveryPreferences, PreferencesRepository } from '../audience/preferences.repository';
+import type { Template, TemplateDefinition } from '../templates/template';
+import { TemplateError } from '../templates/template';
+import { Templates } from '../templates/templates';
+import { TemplateKey, TemplatesRepository } from '../templates/templates.repository';
 import { ScheduledNotification, ScheduledRepository } from '../scheduling/scheduled.repository';
 
 /** Stores drafts in memory, keeping the first of each (recipient, key), like the real one. */
@@ -27,6 +30,7 @@ class MemoryRepository implements Pick<NotificationsRepository, 'insertMany'> {
           ...draft,
           ...draft.recipient,
           ...freshState(),
+          locale: draft.locale,
           id: String(this.rows.size + 1),
           createdAt: new Date(),
         };
@@ -37,12 +41,36 @@ class MemoryRepository implements Pick<NotificationsRepository, 'insertMany'> {
   }
 }
 
-/** What recipients muted, by recipientKey, as the real repository answers it. */
-class MemoryPreferences implements Pick<PreferencesRepository, 'mutingOf'> {
-  readonly muted = new Map<string, Muting>();
+/** What recipients muted and the locale they read, by recipientKey, as the real one answers. */
+class MemoryPreferences implements Pick<PreferencesRepository, 'deliveryOf'> {
+  readonly delivery = new Map<string, DeliveryPreferences>();
 
-  mutingOf(): Promise<Map<string, Muting>> {
-    return Promise.resolve(this.muted);
+  deliveryOf(): Promise<Map<string, DeliveryPreferences>> {
+    return Promise.resolve(this.delivery);
+  }
+}
+
+/** Templates by tenant and name; every PUT a new revision, like the real one. */
+class MemoryTemplates implements Pick<TemplatesRepository, 'put' | 'find'> {
+  readonly rows = new Map<string, Template>();
+
+  put(key: TemplateKey, definition: TemplateDefinition): Promise<Template> {
+    const id = `${key.tenantId}/${key.name}`;
+    const template = {
+      ...key,
+      ...definition,
+      revision: (this.rows.get(id)?.revision ?? 0) + 1,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    };
+    this.rows.set(id, template);
+    return Promise.resolve(template);
+  }
+
+  find(keys: TemplateKey[]): Promise<Template[]> {
+    return Promise.resolve(
+      keys.flatMap((key) => this.rows.get(`${key.tenantId}/${key.name}`) ?? []),
+    );
   }
 }
 
@@ -89,6 +117,7 @@ describe('Intake', () => {
   let preferences: MemoryPreferences;
   let audience: MemoryAudience;
   let scheduled: MemoryScheduled;
+  let templates: Templates;
   let stored: Notification[];
   let service: Intake;
 
@@ -97,6 +126,7 @@ describe('Intake', () => {
     preferences = new MemoryPreferences();
     audience = new MemoryAudience();
     scheduled = new MemoryScheduled();
+    templates = new Templates(new MemoryTemplates() as unknown as TemplatesRepository);
     stored = [];
     const events = new InboxEvents();
     events.events$.subscribe((event) => {
@@ -107,6 +137,7 @@ describe('Intake', () => {
       preferences as unknown as PreferencesRepository,
       audience as unknown as AudienceRepository,
       scheduled as unknown as ScheduledRepository,
+      templates,
       events,
     );
   });
@@ -161,9 +192,10 @@ describe('Intake', () => {
   });
 
   it('stores nothing for a recipient who muted the type, unless it is critical', async () => {
-    preferences.muted.set(recipientKey({ userId: 'quiet', tenantId: null }), {
+    preferences.delivery.set(recipientKey({ userId: 'quiet', tenantId: null }), {
       mutedTypes: ['promo.*'],
       mutedCategories: [],
+      locale: null,
     });
     const [promo, critical, other] = await service.create([
       command({ type: 'promo.weekly', recipients: { userIds: ['quiet', 'loud'] } }),
@@ -281,6 +313,87 @@ describe('Intake', () => {
     ]);
     expect(scheduled.entries[0].command).toMatchObject({ id: 'k', recipients: { userIds: ['a'] } });
   });
+  describe('with a template', () => {
+    const prefer = (userId: string, locale: string) =>
+      preferences.delivery.set(recipientKey({ userId, tenantId: null }), {
+        mutedTypes: [],
+        mutedCategories: [],
+        locale,
+      });
+
+    beforeEach(async () => {
+      await templates.put(
+        { tenantId: null, name: 'comment.created' },
+        {
+          defaultLocale: 'en',
+          locales: {
+            en: {
+              title: '{count, plural, one {# new comment} other {# new comments}} on {post}',
+              actions: { reply: 'Reply' },
+            },
+            de: { title: 'Neuer Kommentar zu {post}', body: 'Von {author}' },
+            pl: {
+              title:
+                '{count, plural, one {# nowy komentarz} few {# nowe komentarze} many {# nowych komentarzy} other {# komentarza}}',
+            },
+          },
+        },
+      );
+    });
+
+    it("renders in the message's locale, else the recipient's nearest, else the default", async () => {
+      prefer('austrian', 'de-AT');
+      prefer('french', 'fr');
+      await service.create([
+        command({
+          template: 'comment.created',
+          title: undefined,
+          body: 'kept where the locale has none',
+          data: { post: 'Roadmap', author: 'Ada' },
+          actions: [{ id: 'reply' }],
+          recipients: { userIds: ['austrian', 'french', 'anyone'] },
+        }),
+        command({
+          template: 'comment.created',
+          title: undefined,
+          locale: 'pl-PL',
+          data: { post: 'Roadmap', author: 'Bob', count: 5 },
+          recipients: { userIds: ['austrian'] },
+        }),
+      ]);
+      const reply = [{ id: 'reply', label: 'Reply' }];
+      expect(stored.map((n) => [n.userId, n.locale, n.title, n.body, n.actions])).toEqual([
+        ['austrian', 'de', 'Neuer Kommentar zu Roadmap', 'Von Ada', reply],
+        ['french', 'en', '1 new comment on Roadmap', 'kept where the locale has none', reply],
+        ['anyone', 'en', '1 new comment on Roadmap', 'kept where the locale has none', reply],
+        ['austrian', 'pl', '5 nowych komentarzy', null, []],
+      ]);
+    });
+
+    it.each([
+      [{ template: 'nope' }, 'template "nope" does not exist'],
+      [{ data: { author: 'Ada' } }, 'template "comment.created": data.post is missing'],
+      // Every argument of every locale: what renders must not depend on who receives it.
+      [{ data: { post: 'x' } }, 'template "comment.created": data.author is missing'],
+      [{ data: { post: 'x', author: 'A', count: 'two' } }, 'data.count must be a number'],
+      [{ data: { post: { deep: 1 }, author: 'A' } }, 'data.post must be a string, a number'],
+      [
+        { data: { post: 'x', author: 'A' }, actions: [{ id: 'share' }] },
+        'actions.share has no label: neither the message nor en gives one',
+      ],
+    ])(
+      'refuses %j with a TemplateError and stores nothing of the batch',
+      async (input, message) => {
+        const batch = service.create([
+          command({ recipients: { userIds: ['a'] } }),
+          command({ template: 'comment.created', recipients: { userIds: ['a'] }, ...input }),
+        ]);
+        await expect(batch).rejects.toThrow(TemplateError);
+        await expect(batch).rejects.toThrow(message);
+        expect(stored).toEqual([]);
+      },
+    );
+  });
 });
 
 describe('byRecipients', () => {
@@ -314,6 +427,13 @@ describe('CreateNotificationCommand', () => {
     [{ recipients: { userIds: ['a'] }, expiresAt: 'soon' }, 'expiresAt must be a valid ISO 8601'],
     [{ recipients: { userIds: ['a'] }, data: [1] }, 'data must be an object'],
     [{ recipients: { userIds: ['a'] }, extra: 1 }, 'property extra should not exist'],
+    [{ recipients: { userIds: ['a'] }, template: 'a b' }, 'template must be 1-100 of'],
+    [{ recipients: { userIds: ['a'] }, locale: 'not a tag' }, 'locale must be a BCP 47'],
+    [{ recipients: { userIds: ['a'] }, title: undefined }, 'title must be a string'],
+    [
+      { recipients: { userIds: ['a'] }, actions: [{ id: 'x' }] },
+      'actions.label is required unless a template labels the action',
+    ],
   ])('refuses %j, naming the field', (input, message) => {
     expect(() => command(input)).toThrow(InvalidInputError);
     expect(() => command(input)).toThrow(message);

@@ -10,10 +10,14 @@ import {
 } from './create-notification.command';
 import { InboxEvents } from '../inbox-events';
 import { isMuted } from '../audience/muting';
-import { NotificationDraft, recipientKey } from '../notification';
+import { NotificationDraft, recipientKey, RenderedText } from '../notification';
 import { NotificationsRepository, StoredDraft } from '../inbox/notifications.repository';
-import { PreferencesRepository } from '../audience/preferences.repository';
+import { DeliveryPreferences, PreferencesRepository } from '../audience/preferences.repository';
 import { ScheduledRepository } from '../scheduling/scheduled.repository';
+import { canonicalLocale } from '../../common/locale';
+import { CompiledTemplate, GroupValues, RENDERED_LIMITS } from '../templates/compiled-template';
+import { TemplateError } from '../templates/template';
+import { templateKeyOf, Templates } from '../templates/templates';
 
 /**
  * Distinct recipients per transaction, however many messages share a batch: each transaction
@@ -30,6 +34,14 @@ const FAN_OUT_IN_FLIGHT = 2;
 
 /** A command whose idempotency key was fixed when it arrived (NotificationBatcher.store). */
 export type KeyedCommand = CreateNotificationCommand & { id: string };
+
+/** How a templated command's drafts are rendered: its template, arguments and forced locale. */
+interface Templating {
+  template: CompiledTemplate;
+  data: Record<string, unknown>;
+  /** The message's `locale`, which wins over the recipient's. */
+  locale: string | null;
+}
 
 export interface CreateResult {
   /** One id per recipient, whether stored now or earlier under the same idempotency key. */
@@ -54,6 +66,7 @@ export class Intake {
     private readonly preferences: PreferencesRepository,
     private readonly audience: AudienceRepository,
     private readonly scheduled: ScheduledRepository,
+    private readonly templates: Templates,
     private readonly events: InboxEvents,
   ) {}
 
@@ -64,6 +77,7 @@ export class Intake {
    * after a crash mid-fan-out completes it).
    */
   async create(keyed: KeyedCommand[], now = new Date()): Promise<CreateResult[]> {
+    const templating = await this.templatingOf(keyed);
     const later = keyed.filter((command) => this.isLater(command, now));
     await this.scheduled.schedule(
       later.map((command) => ({
@@ -84,6 +98,7 @@ export class Intake {
           ? (command.recipients.userIds ?? []).map((userId) => draftOf(command, userId, null))
           : [],
       ),
+      templating,
     );
     const results: CreateResult[] = [];
     for (const [index, command] of keyed.entries()) {
@@ -91,13 +106,47 @@ export class Intake {
       if (this.isLater(command, now)) {
         result.scheduled = { id: command.id, deliverAt: new Date(command.deliverAt!) };
       } else if (current[index] && fansOut(command.recipients)) {
-        const fanned = await this.fanOut(command);
+        const fanned = await this.fanOut(command, templating[index]);
         result.ids = [...result.ids, ...fanned.ids];
         result.created += fanned.created;
       }
       results.push(result);
     }
     return results;
+  }
+
+  /**
+   * Each command's Templating (null without `template`), its template looked up with those of
+   * the other commands in one query. TemplateError when a template does not exist or the
+   * command's `data` cannot render it, before anything of the batch is stored.
+   */
+  private async templatingOf(keyed: KeyedCommand[]): Promise<(Templating | null)[]> {
+    const named = keyed.filter((command) => command.template !== undefined);
+    if (named.length === 0) return keyed.map(() => null);
+    const keyOf = (command: KeyedCommand) => ({
+      tenantId: command.tenantId || null,
+      name: command.template!,
+    });
+    const compiled = await this.templates.compiledFor(named.map(keyOf));
+    return keyed.map((command) => {
+      if (command.template === undefined) return null;
+      const template = compiled.get(templateKeyOf(keyOf(command)))!;
+      const data = command.data ?? {};
+      const unlabelled = (command.actions ?? [])
+        .filter((action) => action.label === undefined)
+        .map((action) => action.id);
+      const problems = template.problemsWith(
+        data,
+        command.group ? groupStart(command.group.actor) : null,
+        unlabelled,
+      );
+      if (problems.length > 0) {
+        throw new TemplateError(
+          problems.map((problem) => `template ${JSON.stringify(template.name)}: ${problem}`),
+        );
+      }
+      return { template, data, locale: canonicalLocale(command.locale) };
+    });
   }
 
   private isLater(command: CreateNotificationCommand, now: Date): boolean {
@@ -113,7 +162,10 @@ export class Intake {
    * read and stored while the previous one commits (pages have distinct users: per-user order
    * holds).
    */
-  private async fanOut(command: KeyedCommand): Promise<{ ids: string[]; created: number }> {
+  private async fanOut(
+    command: KeyedCommand,
+    templating: Templating | null,
+  ): Promise<{ ids: string[]; created: number }> {
     const { recipients } = command;
     const named = new Set(recipients.userIds ?? []);
     const audience = {
@@ -128,7 +180,7 @@ export class Intake {
         const drafts = page
           .filter((member) => !named.has(member.userId))
           .map((member) => draftOf(command, member.userId, member.topic));
-        const storing = this.store([drafts]).then(([stored]) => stored);
+        const storing = this.store([drafts], [templating]).then(([stored]) => stored);
         // Handled below; without this, a page failing while the loop awaits another would be an
         // unhandled rejection, which ends the process.
         storing.catch(() => undefined);
@@ -148,11 +200,25 @@ export class Intake {
   }
 
   /**
-   * Stores drafts (grouped per command), leaving out muted recipients, in order, a transaction of
-   * at most TRANSACTION_RECIPIENTS recipients after the other.
+   * Stores drafts (grouped per command), leaving out muted recipients and rendering templated
+   * ones in each recipient's locale, in order, a transaction of at most TRANSACTION_RECIPIENTS
+   * recipients after the other.
    */
-  private async store(perCommand: NotificationDraft[][]): Promise<CreateResult[]> {
-    const wanted = await this.withoutMuted(perCommand);
+  private async store(
+    perCommand: NotificationDraft[][],
+    templating: (Templating | null)[],
+  ): Promise<CreateResult[]> {
+    const delivery = await this.preferences.deliveryOf(
+      perCommand.flat().map((draft) => draft.recipient),
+    );
+    const wanted = perCommand.map((drafts, index) => {
+      const kept = drafts.filter((draft) => wantedBy(draft, delivery));
+      const rendering = templating[index];
+      if (!rendering) return kept;
+      return kept.map((draft) =>
+        rendered(draft, rendering, delivery.get(recipientKey(draft.recipient))?.locale ?? null),
+      );
+    });
     const stored: StoredDraft[] = [];
     for (const part of byRecipients(wanted.flat(), TRANSACTION_RECIPIENTS)) {
       stored.push(...(await this.insert(part)));
@@ -209,19 +275,47 @@ export class Intake {
     }
     return stored;
   }
+}
 
-  /** Drops drafts whose recipient muted their type or category; `critical` always goes through. */
-  private async withoutMuted(perCommand: NotificationDraft[][]): Promise<NotificationDraft[][]> {
-    const recipients = perCommand.flat().map((draft) => draft.recipient);
-    const muting = await this.preferences.mutingOf(recipients);
-    if (muting.size === 0) return perCommand;
-    return perCommand.map((drafts) =>
-      drafts.filter((draft) => {
-        const muted = muting.get(recipientKey(draft.recipient));
-        return draft.priority === 'critical' || !muted || !isMuted(draft, muted);
-      }),
-    );
-  }
+/** Whether its recipient gets it: they did not mute its type or category, or it is `critical`. */
+function wantedBy(draft: NotificationDraft, delivery: Map<string, DeliveryPreferences>): boolean {
+  const muting = delivery.get(recipientKey(draft.recipient));
+  return draft.priority === 'critical' || !muting || !isMuted(draft, muting);
+}
+
+/** A group as its first message makes it, before storing finds the one it may join. */
+function groupStart(actor: string | null | undefined): GroupValues {
+  return { count: 1, actors: actor === null || actor === undefined ? [] : [actor] };
+}
+
+/**
+ * The draft with its title, body and action labels rendered in the template's locale nearest
+ * the message's `locale`, else the recipient's; a draft of a group renders again once storing
+ * knows the group's count and actors. Templating checked it renders (problemsWith).
+ */
+function rendered(
+  draft: NotificationDraft,
+  { template, data, locale }: Templating,
+  recipientLocale: string | null,
+): NotificationDraft {
+  const chosen = template.localeFor(locale ?? recipientLocale);
+  const text = (group: GroupValues | null): RenderedText => {
+    const { title, body, labels } = template.render(chosen, data, group);
+    return {
+      title: title.slice(0, RENDERED_LIMITS.title),
+      body: body === null ? draft.body : body.slice(0, RENDERED_LIMITS.body),
+      actions: draft.actions.map((action) => ({
+        ...action,
+        label: (labels[action.id] ?? action.label).slice(0, RENDERED_LIMITS.label),
+      })),
+    };
+  };
+  return {
+    ...draft,
+    ...text(draft.group && groupStart(draft.group.actor)),
+    locale: chosen,
+    ...(draft.group && { regroup: text }),
+  };
 }
 
 /** Who a command names, as a digest that does not depend on the order they were named in. */
@@ -259,7 +353,8 @@ function draftOf(command: KeyedCommand, userId: string, topic: string | null): N
     recipient: { userId, tenantId: command.tenantId || null },
     idempotencyKey: command.id,
     type: command.type,
-    title: command.title,
+    // A templated one's are rendered per recipient (see rendered()).
+    title: command.title ?? '',
     body: command.body ?? null,
     data: command.data ?? {},
     priority: command.priority ?? 'normal',
@@ -268,7 +363,7 @@ function draftOf(command: KeyedCommand, userId: string, topic: string | null): N
     url: command.url ?? null,
     actions: (command.actions ?? []).map(({ id, label, url }) => ({
       id,
-      label,
+      label: label ?? '',
       ...(url !== undefined && { url }),
     })),
     category: command.category ?? null,
@@ -280,6 +375,7 @@ function draftOf(command: KeyedCommand, userId: string, topic: string | null): N
           actor: command.group.actor ?? null,
         }
       : null,
+    locale: null,
     sentAt: command.sentAt,
   };
 }

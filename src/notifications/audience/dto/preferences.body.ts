@@ -8,28 +8,10 @@ import {
   Matches,
   MaxLength,
   Validate,
-  ValidatorConstraint,
-  ValidatorConstraintInterface,
 } from 'class-validator';
+import { IsLanguageTag } from '../../../common/locale';
 import { CATEGORY, CATEGORY_RULE } from '../../addressed-message';
 import { MUTE_PATTERN } from '../muting';
-
-/** A BCP 47 language tag, as ECMA-402 (`Intl.getCanonicalLocales`) reads one. */
-@ValidatorConstraint({ name: 'isLanguageTag' })
-export class IsLanguageTag implements ValidatorConstraintInterface {
-  validate(value: unknown): boolean {
-    if (typeof value !== 'string') return false;
-    try {
-      return Intl.getCanonicalLocales(value).length === 1;
-    } catch {
-      return false;
-    }
-  }
-
-  defaultMessage(): string {
-    return 'locale must be a BCP 47 language tag such as "de" or "pt-BR"';
-  }
-}
 
 /** Replaces the preferences: a field left out goes back to its default. */
 export class PreferencesBody {

@@ -1,0 +1,306 @@
+import {
+  type MessageFormatElement,
+  parse,
+  type ParserOptions,
+  TYPE,
+} from '@formatjs/icu-messageformat-parser';
+import { match } from '@formatjs/intl-localematcher';
+import { IntlMessageFormat } from 'intl-messageformat';
+import type { TemplateDefinition, TemplateStrings } from './template';
+
+/** Limits of what a template renders: those of a message's own fields. */
+export const RENDERED_LIMITS = { title: 500, body: 10_000, label: 64 } as const;
+
+/** Arguments Herald gives every template: a group's size and who is in it, newest first. */
+const GIVEN = ['count', 'actors'] as const;
+/** Resolved locales kept per template (one per distinct requested locale). */
+const LOCALE_CACHE = 256;
+/** Plain text: `<b>` is text, not a tag to fill. */
+const PARSING: ParserOptions = { ignoreTag: true, requiresOtherClause: true };
+
+/** How an argument is used, and so what its value must be. */
+type ArgumentKind = 'text' | 'number' | 'date';
+
+/** A group's count and actors, or a plain notification's (1, none). */
+export interface GroupValues {
+  count: number;
+  actors: readonly string[];
+}
+
+export interface Rendered {
+  locale: string;
+  title: string;
+  /** Null when neither the locale nor the default one has a body: the message's own is kept. */
+  body: string | null;
+  /** By action id, for the ids the locale labels. */
+  labels: Record<string, string>;
+}
+
+interface CompiledStrings {
+  title: IntlMessageFormat;
+  body: IntlMessageFormat | null;
+  labels: [string, IntlMessageFormat][];
+}
+
+/**
+ * A template parsed and compiled once (per revision; Templates caches it): picks the locale
+ * nearest a recipient's, checks a message's `data` against every argument the template uses, and
+ * renders.
+ */
+export class CompiledTemplate {
+  private readonly resolved = new Map<string, string>();
+  private readonly lists = new Map<string, Intl.ListFormat>();
+
+  private constructor(
+    readonly name: string,
+    private readonly defaultLocale: string,
+    private readonly strings: Map<string, CompiledStrings>,
+    /** Every argument any locale uses, but those Herald gives (GIVEN). */
+    private readonly needs: Map<string, ArgumentKind>,
+  ) {}
+
+  /**
+   * Why a definition cannot be stored: each string that does not parse as ICU MessageFormat, by
+   * locale and field. Empty when it compiles.
+   */
+  static problemsOf(definition: TemplateDefinition): string[] {
+    const problems: string[] = [];
+    for (const [locale, strings] of Object.entries(definition.locales)) {
+      for (const [field, source] of fieldsOf(strings)) {
+        try {
+          parse(source, PARSING);
+        } catch (error) {
+          problems.push(`locales.${locale}.${field} is not ICU MessageFormat: ${describe(error)}`);
+        }
+      }
+    }
+    return problems;
+  }
+
+  /** Compiles a definition that problemsOf() found none in. */
+  static compile(name: string, definition: TemplateDefinition): CompiledTemplate {
+    const strings = new Map<string, CompiledStrings>();
+    const needs = new Map<string, ArgumentKind>();
+    for (const [locale, source] of Object.entries(definition.locales)) {
+      const compile = (text: string) => {
+        const ast = parse(text, PARSING);
+        collectArguments(ast, needs);
+        return new IntlMessageFormat(ast, locale, undefined, { ignoreTag: true });
+      };
+      strings.set(locale, {
+        title: compile(source.title),
+        body: source.body === undefined ? null : compile(source.body),
+        labels: Object.entries(source.actions ?? {}).map(([id, label]) => [id, compile(label)]),
+      });
+    }
+    for (const given of GIVEN) needs.delete(given);
+    return new CompiledTemplate(name, definition.defaultLocale, strings, needs);
+  }
+
+  /**
+   * The locale to render in for a recipient who reads `wanted` (the message's `locale`, else
+   * theirs): the template's nearest one (`de-AT` → `de`), else its default.
+   */
+  localeFor(wanted: string | null): string {
+    if (wanted === null) return this.defaultLocale;
+    let locale = this.resolved.get(wanted);
+    if (locale === undefined) {
+      locale = match([wanted], [...this.strings.keys()], this.defaultLocale);
+      if (this.resolved.size >= LOCALE_CACHE) this.resolved.clear();
+      this.resolved.set(wanted, locale);
+    }
+    return locale;
+  }
+
+  /**
+   * What keeps `data` from rendering in every locale (a missing argument, one of the wrong kind,
+   * a result past the limits of a message's fields, a label missing for one of the `unlabelled`
+   * action ids), each naming the field; empty when none. Checked before anything of the message
+   * is stored, so that rendering at store time cannot fail.
+   */
+  problemsWith(
+    data: Record<string, unknown>,
+    group: GroupValues | null,
+    unlabelled: readonly string[] = [],
+  ): string[] {
+    const problems: string[] = [];
+    for (const [name, kind] of this.needs) {
+      if (data[name] === undefined) problems.push(`data.${name} is missing`);
+      else if (valueOf(data[name], kind) === undefined) {
+        problems.push(`data.${name} must be ${KIND_RULE[kind]}`);
+      }
+    }
+    for (const given of GIVEN) {
+      if (data[given] !== undefined && valueOf(data[given], GIVEN_KIND[given]) === undefined) {
+        problems.push(`data.${given} must be ${KIND_RULE[GIVEN_KIND[given]]}`);
+      }
+    }
+    if (problems.length > 0) return problems;
+    for (const locale of this.strings.keys()) {
+      try {
+        const rendered = this.render(locale, data, group);
+        problems.push(...limitProblems(rendered));
+        for (const id of unlabelled) {
+          if (rendered.labels[id] === undefined) {
+            problems.push(
+              `actions.${id} has no label: neither the message nor ${locale} gives one`,
+            );
+          }
+        }
+      } catch (error) {
+        problems.push(`locale ${locale} does not render: ${(error as Error).message}`);
+      }
+    }
+    return problems;
+  }
+
+  /**
+   * Renders in `locale` (one of localeFor's); a body or label the locale lacks comes from the
+   * default locale. Checked by problemsWith() first.
+   */
+  render(locale: string, data: Record<string, unknown>, group: GroupValues | null): Rendered {
+    const strings = this.strings.get(locale)!;
+    const fallback = this.strings.get(this.defaultLocale)!;
+    const values = this.values(locale, data, group);
+    const format = (message: IntlMessageFormat) => String(message.format(values));
+    const body = strings.body ?? fallback.body;
+    return {
+      locale,
+      title: format(strings.title),
+      body: body === null ? null : format(body),
+      labels: Object.fromEntries(
+        [...fallback.labels, ...strings.labels].map(([id, label]) => [id, format(label)]),
+      ),
+    };
+  }
+
+  private values(
+    locale: string,
+    data: Record<string, unknown>,
+    group: GroupValues | null,
+  ): Record<string, string | number | Date> {
+    const values: Record<string, string | number | Date> = { count: 1, actors: '' };
+    for (const [name, raw] of Object.entries(data)) {
+      const kind =
+        this.needs.get(name) ?? (GIVEN_KIND as Record<string, ArgumentKind>)[name] ?? 'text';
+      const value = valueOf(raw, kind);
+      if (Array.isArray(value)) values[name] = this.list(locale, value);
+      else if (value !== undefined) values[name] = value;
+    }
+    if (group) {
+      values.count = group.count;
+      values.actors = this.list(locale, group.actors);
+    }
+    return values;
+  }
+
+  /** "Ada, Bob and Cy", as the locale writes a list. */
+  private list(locale: string, names: readonly string[]): string {
+    let format = this.lists.get(locale);
+    if (!format) {
+      format = new Intl.ListFormat(locale, { type: 'conjunction' });
+      this.lists.set(locale, format);
+    }
+    return format.format(names);
+  }
+}
+
+const KIND_RULE: Record<ArgumentKind, string> = {
+  text: 'a string, a number, a boolean or a list of strings',
+  number: 'a number',
+  date: 'an ISO 8601 date-time or a number of milliseconds',
+};
+const GIVEN_KIND: Record<(typeof GIVEN)[number], ArgumentKind> = {
+  count: 'number',
+  actors: 'text',
+};
+
+/**
+ * The value an argument of `kind` formats (a list of names is written as the locale writes a
+ * list), or undefined when `raw` cannot be one.
+ */
+function valueOf(raw: unknown, kind: ArgumentKind): string | number | Date | string[] | undefined {
+  switch (kind) {
+    case 'number':
+      return typeof raw === 'number' && Number.isFinite(raw) ? raw : undefined;
+    case 'date': {
+      const date = typeof raw === 'string' || typeof raw === 'number' ? new Date(raw) : null;
+      return date && !Number.isNaN(date.getTime()) ? date : undefined;
+    }
+    case 'text':
+      if (typeof raw === 'string' || typeof raw === 'number') return raw;
+      if (typeof raw === 'boolean') return String(raw);
+      return Array.isArray(raw) && raw.every((each) => typeof each === 'string') ? raw : undefined;
+  }
+}
+
+/** Each argument the strings use, and how: `{n, plural}` needs a number, `{d, date}` a date. */
+function collectArguments(elements: MessageFormatElement[], into: Map<string, ArgumentKind>): void {
+  const use = (name: string, kind: ArgumentKind) => {
+    if (into.get(name) === undefined || kind !== 'text') into.set(name, kind);
+  };
+  for (const element of elements) {
+    switch (element.type) {
+      case TYPE.argument:
+        use(element.value, 'text');
+        break;
+      case TYPE.number:
+        use(element.value, 'number');
+        break;
+      case TYPE.date:
+      case TYPE.time:
+        use(element.value, 'date');
+        break;
+      case TYPE.select:
+        use(element.value, 'text');
+        for (const option of Object.values(element.options)) collectArguments(option.value, into);
+        break;
+      case TYPE.plural:
+        use(element.value, 'number');
+        for (const option of Object.values(element.options)) collectArguments(option.value, into);
+        break;
+      case TYPE.tag:
+        collectArguments(element.children, into);
+        break;
+    }
+  }
+}
+
+function fieldsOf(strings: TemplateStrings): [string, string][] {
+  return [
+    ['title', strings.title],
+    ...(strings.body === undefined ? [] : ([['body', strings.body]] as [string, string][])),
+    ...Object.entries(strings.actions ?? {}).map(
+      ([id, label]) => [`actions.${id}`, label] as [string, string],
+    ),
+  ];
+}
+
+/** The parser's error kind and where: `MISSING_OTHER_CLAUSE at 1:24`. */
+function describe(error: unknown): string {
+  const { message, location } = error as {
+    message: string;
+    location?: { start: { line: number; column: number } };
+  };
+  return location ? `${message} at ${location.start.line}:${location.start.column}` : message;
+}
+
+function limitProblems(rendered: Rendered): string[] {
+  const problems: string[] = [];
+  const check = (field: string, text: string, limit: number) => {
+    if (!/\S/.test(text)) problems.push(`${field} renders blank in ${rendered.locale}`);
+    else if (text.length > limit) {
+      problems.push(`${field} renders longer than ${limit} characters in ${rendered.locale}`);
+    }
+  };
+  check('title', rendered.title, RENDERED_LIMITS.title);
+  if (rendered.body !== null && rendered.body.length > RENDERED_LIMITS.body) {
+    problems.push(
+      `body renders longer than ${RENDERED_LIMITS.body} characters in ${rendered.locale}`,
+    );
+  }
+  for (const [id, label] of Object.entries(rendered.labels)) {
+    check(`actions.${id} label`, label, RENDERED_LIMITS.label);
+  }
+  return problems;
+}
