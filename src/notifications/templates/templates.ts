@@ -107,7 +107,11 @@ function definitionOf(body: unknown): TemplateDefinition {
   const parsed = definition.safeParse(body);
   if (!parsed.success) {
     throw new InvalidInputError(
-      parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`),
+      parsed.error.issues.map((issue) => {
+        // A bad key's own message ("action ids are …") is one level down.
+        const message = issue.code === 'invalid_key' ? issue.issues[0].message : issue.message;
+        return `${issue.path.join('.') || 'body'}: ${message}`;
+      }),
     );
   }
   const problems: string[] = [];
