@@ -23,8 +23,11 @@ export function configureApp(app: INestApplication): INestApplication {
   app.use(rejectMalformedInput);
   app.use(helmet());
   if (config.corsOrigins.length > 0) {
+    const anyOrigin = config.corsOrigins.includes('*');
     app.enableCors({
-      origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
+      origin: anyOrigin ? true : config.corsOrigins,
+      // The stream session cookie (withCredentials) goes to listed origins only, never to `*`.
+      credentials: !anyOrigin,
       exposedHeaders: RATE_LIMIT_HEADERS,
       maxAge: 600,
     });

@@ -4,6 +4,10 @@ import { AuthGuard } from './auth.guard';
 import { JwtVerifier } from './jwt-verifier';
 import { IpRateLimitGuard, RateLimits, UserRateLimitGuard } from './rate-limit.guards';
 import { RolesGuard } from './roles.guard';
+import { StreamSessionController } from './stream-session.controller';
+import { StreamSessions } from './stream-sessions';
+import { StreamSessionsDrizzleRepository } from './stream-sessions-drizzle.repository';
+import { StreamSessionsRepository } from './stream-sessions.repository';
 import { TicketsController } from './tickets.controller';
 import { TicketsDrizzleRepository } from './tickets-drizzle.repository';
 import { TicketsRepository } from './tickets.repository';
@@ -16,12 +20,14 @@ import { TokenSigner } from './token-signer';
  */
 @Module({
   imports: [RateLimits],
-  controllers: [TicketsController],
+  controllers: [TicketsController, StreamSessionController],
   providers: [
     JwtVerifier,
     TokenSigner,
     Tickets,
+    StreamSessions,
     { provide: TicketsRepository, useClass: TicketsDrizzleRepository },
+    { provide: StreamSessionsRepository, useClass: StreamSessionsDrizzleRepository },
     { provide: APP_GUARD, useClass: IpRateLimitGuard },
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_GUARD, useClass: UserRateLimitGuard },

@@ -119,6 +119,28 @@ export const streamTickets = pgTable(
   (t) => [index('stream_tickets_expires_idx').on(t.expiresAt)],
 );
 
+/**
+ * Stream sessions (CONTRACT.md v1.1 "Browsers without tokens in URLs"): what the `herald_stream`
+ * cookie stands for, until it expires or DELETE /stream/session ends it. Only the SHA-256 of the
+ * cookie is kept, and that of the bearer token that opened it (DELETE with that token ends it).
+ */
+export const streamSessions = pgTable(
+  'stream_sessions',
+  {
+    sessionHash: text('session_hash').primaryKey(),
+    tokenHash: text('token_hash').notNull(),
+    tenantId: text('tenant_id').notNull().default(''),
+    userId: text('user_id').notNull(),
+    roles: jsonb('roles').$type<string[]>().notNull().default([]),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('stream_sessions_token_idx').on(t.tokenHash),
+    index('stream_sessions_expires_idx').on(t.expiresAt),
+  ],
+);
+
 /** A user's delivery preferences; no row = defaults (nothing muted). */
 export const preferences = pgTable(
   'preferences',

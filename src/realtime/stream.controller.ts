@@ -13,7 +13,7 @@ import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '
 import type { Request } from 'express';
 import { Observable } from 'rxjs';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
-import { AcceptsTicket } from '../auth/accepts-ticket.decorator';
+import { AcceptsStreamCredentials } from '../auth/stream-credentials.decorator';
 import { CurrentUser } from '../auth/current-user.decorator';
 import { HeraldConfig } from '../config/herald-config';
 import { ApiErrors } from '../openapi/api-errors';
@@ -82,15 +82,18 @@ export class StreamController {
   ) {}
 
   /**
-   * The user's live stream (CONTRACT.md "The SSE stream"): bearer token or `?ticket=`; the
+   * The user's live stream (CONTRACT.md "The SSE stream"): bearer token, `?ticket=` or the
+   * `herald_stream` session cookie; the
    * position to replay from in the Last-Event-ID header or `?lastEventId=`.
    */
   // A client that stops reading is dropped once this much waits for it; it reconnects and replays.
   @Sse('stream', { maxPendingDataLength: MAX_PENDING_CHARACTERS })
-  @AcceptsTicket()
+  @AcceptsStreamCredentials()
   @ApiOperation({
     summary: 'Open the live stream (Server-Sent Events)',
-    description: 'Bearer token, or `?ticket=` from POST /stream/tickets for browsers.',
+    description:
+      'Bearer token; for browsers, `?ticket=` from POST /stream/tickets or the `herald_stream` ' +
+      'cookie from POST /stream/session.',
   })
   @ApiHeader({
     name: 'Last-Event-ID',

@@ -36,11 +36,19 @@ export class SseClient {
 
   static open(
     herald: RunningHerald,
-    options: { token?: string; lastEventId?: string; query?: string; pause?: boolean } = {},
+    options: {
+      token?: string;
+      /** A Cookie header, as a browser sends the stream session's. */
+      cookie?: string;
+      lastEventId?: string;
+      query?: string;
+      pause?: boolean;
+    } = {},
   ): Promise<SseClient> {
     const url = new URL(`/api/v1/notifications/stream${options.query ?? ''}`, herald.url);
     const headers: Record<string, string> = { accept: 'text/event-stream' };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
+    if (options.cookie) headers.cookie = options.cookie;
     if (options.lastEventId) headers['last-event-id'] = options.lastEventId;
     return new Promise((resolve, reject) => {
       const req = request(url, { headers }, (response) => resolve(new SseClient(response, req)));
