@@ -539,7 +539,7 @@ function ingestRun(): unknown {
     process.execPath,
     [
       ...['--import', 'tsx', 'bench/ingest.ts', '--json'],
-      ...['--messages', String(plan.ingestMessages), '--shapes', 'plain,collapse,group'],
+      ...['--messages', String(plan.ingestMessages), '--shapes', 'plain,collapse,group,template'],
     ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -728,7 +728,7 @@ function render(results: {
   if (results.ingest) {
     lines.push('### (e) Ingest only (no streams)', '');
     lines.push(
-      'Plain messages, and messages that replace (`collapseKey`) or join a group (`group`), each user with 10 keys; a run before the shapes existed shows plain only.',
+      'Plain messages, messages that replace (`collapseKey`) or join a group (`group`), each user with 10 keys, and messages rendered from a template in 3 locales (`template`); a run before the shapes existed shows plain only.',
       '',
       '| storage | shape | messages | rows | seconds | stored/s |',
       '| --- | --- | --- | --- | --- | --- |',
@@ -747,7 +747,7 @@ function render(results: {
 interface IngestRow {
   storage: string;
   /** Absent in runs from before the shapes. */
-  shape?: 'plain' | 'collapse' | 'group';
+  shape?: 'plain' | 'collapse' | 'group' | 'template';
   messages: number;
   rows: number;
   seconds: number;

@@ -6,15 +6,18 @@
  * mode) and times from when it consumes until the reply to a last request-reply message
  * arrives; then it checks that every row is in the database. PostgreSQL and PGlite by default.
  * `--shapes` compares, in one run, plain messages with ones that replace (`collapseKey`) or join
- * a group (`group`): each user's messages share 10 keys.
+ * a group (`group`), each user's messages sharing 10 keys, or are rendered from a template
+ * (`template`: three locales, a plural, a number; the message's `locale` cycles through en,
+ * de-AT and pl).
  *
  *   npm run bench:ingest -- [--messages 50000] [--recipients 1] [--storage postgres,pglite]
- *     [--shapes plain,collapse,group]
+ *     [--shapes plain,collapse,group,template]
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { connect } from 'amqplib';
+import { SignJWT } from 'jose';
 import { loadConfig } from '../src/config/herald-config';
 import { amqpTopology, assertTopology } from '../src/messaging/amqp-topology';
 import {
@@ -32,8 +35,9 @@ const USAGE = `Usage: npm run bench:ingest -- [--messages N] [--recipients R] [-
   --messages N      messages to publish before Herald starts (default 50000)
   --recipients R    recipients per message (default 1)
   --storage LIST    postgres, pglite or both (default postgres,pglite)
-  --shapes LIST     plain, collapse (collapseKey), group (group.key); each user's messages share
-                    10 keys (default plain)
+  --shapes LIST     plain, collapse (collapseKey), group (group.key), each user's messages
+                    sharing 10 keys; template (rendered from a template in 3 locales)
+                    (default plain)
   --database URL    PostgreSQL for the postgres run (default ${DEFAULT_DATABASE})
   --amqp URL        RabbitMQ (default ${DEFAULT_AMQP})
   --profile DIR     write Herald's CPU profile (.cpuprofile) into DIR
@@ -54,15 +58,64 @@ const { values: args } = parseArgs({
   },
 });
 
-const SHAPES = ['plain', 'collapse', 'group'] as const;
+const SHAPES = ['plain', 'collapse', 'group', 'template'] as const;
 type Shape = (typeof SHAPES)[number];
 
-/** What a message of the shape adds to a plain one. */
+/** The template of the `template` shape: what a plain message says, in three languages. */
+const TEMPLATE = {
+  defaultLocale: 'en',
+  locales: {
+    en: {
+      title: 'Benchmark notification {sequence}',
+      body: 'A body of {count, plural, one {a typical length} other {# typical lengths}}, some {chars, number} characters.',
+    },
+    de: {
+      title: 'Benchmark-Benachrichtigung {sequence}',
+      body: 'Ein Text {count, plural, one {üblicher Länge} other {# üblicher Längen}}, etwa {chars, number} Zeichen.',
+    },
+    pl: {
+      title: 'Powiadomienie testowe {sequence}',
+      body: 'Treść {count, plural, one {zwykłej długości} few {# zwykłych długości} many {# zwykłych długości} other {# długości}}, około {chars, number} znaków.',
+    },
+  },
+};
+const LOCALES = ['en', 'de-AT', 'pl'];
+
+/** What a message of the shape has beside its id, recipients and type. */
 function shaped(shape: Shape, i: number): object {
   const key = `key-${i % 10}`;
-  if (shape === 'collapse') return { collapseKey: key };
-  if (shape === 'group') return { group: { key, actor: `actor-${i % 7}` } };
-  return {};
+  if (shape === 'template') {
+    return { template: 'bench.ingest', locale: LOCALES[i % 3], data: { sequence: i, chars: 70 } };
+  }
+  const plain = {
+    title: `Benchmark notification ${i}`,
+    body: 'A body of a typical length for a notification, some seventy characters.',
+    data: { sequence: i, sentAt: Date.now() },
+  };
+  if (shape === 'collapse') return { ...plain, collapseKey: key };
+  if (shape === 'group') return { ...plain, group: { key, actor: `actor-${i % 7}` } };
+  return plain;
+}
+
+/** Puts the template of the `template` shape, through a Herald started for that alone. */
+async function putTemplate(env: Record<string, string>): Promise<void> {
+  const herald = startHeraldProcess(env);
+  try {
+    const url = await herald.ready;
+    const token = await new SignJWT({ roles: ['admin'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('bench')
+      .setExpirationTime('10m')
+      .sign(new TextEncoder().encode(env.AUTH_JWT_SECRET));
+    const answer = await fetch(`${url}/api/v1/admin/templates/bench.ingest`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(TEMPLATE),
+    });
+    if (!answer.ok) throw new Error(`PUT template: ${answer.status} ${await answer.text()}`);
+  } finally {
+    await herald.stop();
+  }
 }
 
 interface Run {
@@ -93,9 +146,6 @@ async function publishBacklog(
         userIds: Array.from({ length: recipients }, (_, r) => `user-${(i + r) % 1000}`),
       },
       type: 'bench.ingest',
-      title: `Benchmark notification ${i}`,
-      body: 'A body of a typical length for a notification, some seventy characters.',
-      data: { sequence: i, sentAt: Date.now() },
       ...shaped(shape, i),
     };
     const full = !channel.publish(
@@ -143,6 +193,7 @@ async function run(
     `\n[${storage}, ${shape}] ${messages} messages × ${recipients} recipients\n`,
   );
   try {
+    if (shape === 'template') await putTemplate(env);
     await publishBacklog(env, messages, recipients, shape);
     const flags = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [];
     const herald = startHeraldProcess(env, flags);

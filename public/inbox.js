@@ -59,7 +59,11 @@ function start(token) {
   $('bell').hidden = false;
   $('sign-out').hidden = false;
   $('who').textContent = `Signed in as ${claimsOf(token).sub}`;
-  client = new HeraldClient({ token: () => localStorage.getItem(TOKEN_KEY) ?? token });
+  // The browser's own EventSource, with the stream session cookie: it reconnects by itself.
+  client = new HeraldClient({
+    token: () => localStorage.getItem(TOKEN_KEY) ?? token,
+    stream: 'cookie',
+  });
   client.on('status', showStatus);
   client.on('change', () => {
     render();
@@ -319,8 +323,15 @@ async function main() {
     if (event.key === 'Escape' && !$('panel').hidden && client) $('bell').click();
   });
   $('read-all').addEventListener('click', () => client.markAllRead());
-  $('sign-out').addEventListener('click', () => {
+  $('sign-out').addEventListener('click', async () => {
+    const token = localStorage.getItem(TOKEN_KEY);
     localStorage.removeItem(TOKEN_KEY);
+    client?.close();
+    // Ends the stream session this token opened, and clears its cookie.
+    await fetch('/api/v1/stream/session', {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${token}` },
+    }).catch(() => undefined);
     location.reload();
   });
   $('sign-in').addEventListener('submit', (event) => {

@@ -225,6 +225,82 @@ describe('demo inbox in Chromium', () => {
     await context.close();
   });
 
+  it('a native EventSource with the session cookie reconnects by itself and misses nothing', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(herald.url);
+    // What a page without Herald's client does: a session, then the browser's own EventSource.
+    await page.evaluate(async () => {
+      const issued = await fetch('/api/v1/dev/tokens', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ userId: 'lin' }),
+      });
+      const { token } = (await issued.json()) as { token: string };
+      const session = await fetch('/api/v1/stream/session', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      if (session.status !== 204) throw new Error(`session: ${session.status}`);
+      const page = globalThis as unknown as Record<string, unknown>;
+      const received: { id: string; title: string }[] = [];
+      const source = new EventSource('/api/v1/notifications/stream', { withCredentials: true });
+      Object.assign(page, { received, source, opens: 0 });
+      source.onopen = () => (page.opens = (page.opens as number) + 1);
+      source.addEventListener('notification', (event) => {
+        const message = event as MessageEvent;
+        received.push({
+          id: message.lastEventId,
+          title: (JSON.parse(message.data as string) as { title: string }).title,
+        });
+      });
+    });
+    const received = () =>
+      page.evaluate(
+        () => (globalThis as unknown as { received: { id: string; title: string }[] }).received,
+      );
+    const receivedCount = (count: number) =>
+      page.waitForFunction(
+        (n) => (globalThis as unknown as { received: unknown[] }).received.length >= n,
+        count,
+      );
+    const send = (title: string) =>
+      broker.publish(herald, 'notification.demo', {
+        recipients: { userIds: ['lin'] },
+        type: 'demo.message',
+        title,
+      });
+
+    await page.waitForFunction(() => (globalThis as unknown as { opens: number }).opens === 1);
+    await send('Before the restart');
+    await receivedCount(1);
+
+    const port = Number(new URL(herald.url).port);
+    await herald.close();
+    for (const title of ['Missed 1', 'Missed 2', 'Missed 3']) await send(title);
+    herald = await start(port);
+    await page.waitForFunction(() => (globalThis as unknown as { opens: number }).opens === 2);
+    await receivedCount(4);
+    await send('After the restart');
+    await receivedCount(5);
+
+    const events = await received();
+    expect(events.map((event) => event.title)).toEqual([
+      'Before the restart',
+      'Missed 1',
+      'Missed 2',
+      'Missed 3',
+      'After the restart',
+    ]);
+    const ids = events.map((event) => BigInt(event.id));
+    expect(ids.every((id, index) => index === 0 || id > ids[index - 1])).toBe(true);
+    // One EventSource all along: the browser reconnected it, with the cookie and Last-Event-ID.
+    await expect(
+      page.evaluate(() => (globalThis as unknown as { source: EventSource }).source.readyState),
+    ).resolves.toBe(1);
+    await context.close();
+  });
+
   it('renders the Swagger UI at /docs under the security headers', async () => {
     const page = await browser.newPage();
     const errors: string[] = [];

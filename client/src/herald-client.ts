@@ -31,9 +31,28 @@ export interface HeraldClientOptions {
   minDelayMs?: number;
   /** Longest reconnect delay (default 30,000). */
   maxDelayMs?: number;
+  /**
+   * How the stream is opened. `ticket` (default; browsers and Node): fetch streaming, with a
+   * single-use ticket per connect. `cookie` (browsers): a stream session cookie (POST
+   * /stream/session, renewed when it expires) and the browser's own EventSource, which
+   * reconnects by itself; Herald's origin must list this page's in CORS_ORIGINS when it is
+   * another one.
+   */
+  stream?: 'ticket' | 'cookie';
   /** For tests and older runtimes (default: the global fetch). */
   fetch?: typeof fetch;
 }
+
+/** Every event name, for EventSource listeners (the type makes sure none is left out). */
+const EVENT_NAMES = Object.keys({
+  notification: true,
+  'notification.updated': true,
+  'notification.bulk-updated': true,
+  'unread-count': true,
+  resync: true,
+  live: true,
+  'auth-expired': true,
+} satisfies Record<keyof SseWireEventMap, true>) as (keyof SseWireEventMap)[];
 
 /** An answer of Herald's other than 2xx: `status` and the `message` of its error body. */
 export class HeraldError extends Error {
@@ -116,10 +135,12 @@ export type BulkSet = BulkChange['set'];
 type Listener<T> = (value: T) => void;
 
 /**
- * A user's live inbox from Herald, in browsers and in Node (fetch streaming, no EventSource: a
- * browser's EventSource would retry on its own with a spent single-use ticket). Each connect
- * gets a fresh stream ticket and sends the last position it saw, so Herald replays what was
- * missed; `notifications` and `unreadCount` follow the stream, and a `resync` reloads them.
+ * A user's live inbox from Herald, in browsers and in Node. By default it streams with fetch (a
+ * browser's EventSource would retry on its own with a spent single-use ticket): each connect gets
+ * a fresh stream ticket and sends the last position it saw, so Herald replays what was missed.
+ * With `stream: 'cookie'` the browser's EventSource does the reconnecting, with the session
+ * cookie and Last-Event-ID. `notifications` and `unreadCount` follow the stream, and a `resync`
+ * reloads them.
  *
  *   const inbox = new HeraldClient({ url, token: () => auth.currentToken() });
  *   inbox.on('change', () => render(inbox.notifications, inbox.unreadCount));
@@ -278,7 +299,10 @@ export class HeraldClient {
       this.setStatus(attempt === 0 && !this.loaded ? 'connecting' : 'reconnecting');
       let delay: number | undefined;
       try {
-        const ended = await this.stream(signal);
+        const ended =
+          this.options.stream === 'cookie'
+            ? await this.eventSource(signal)
+            : await this.stream(signal);
         if (ended.opened) attempt = 0;
         delay = ended.retry; // it ended cleanly: back after the server's `retry:`, as EventSource
       } catch (error) {
@@ -330,6 +354,52 @@ export class HeraldClient {
       this.lastEventId = parser.lastEventId ?? this.lastEventId;
     }
     return { opened, retry: parser.retry };
+  }
+
+  /**
+   * A stream session, then one EventSource until it gives up (Herald refused it: the session
+   * ended or expired) or the session expires (`auth-expired`): whether it ever opened. It
+   * reconnects by itself meanwhile, with Last-Event-ID; a new one starts from `lastEventId`.
+   */
+  private async eventSource(signal: AbortSignal): Promise<{ opened: boolean; retry?: number }> {
+    const session = await this.fetch(`${this.base}/api/v1/stream/session`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await this.token()}` },
+      credentials: 'include',
+    });
+    if (!session.ok) throw await this.errorOf(session);
+    const query = this.lastEventId
+      ? `?${new URLSearchParams({ lastEventId: this.lastEventId })}`
+      : '';
+    const source = new EventSource(`${this.base}/api/v1/notifications/stream${query}`, {
+      withCredentials: true,
+    });
+    return new Promise((resolve) => {
+      let opened = false;
+      const end = () => {
+        source.close();
+        signal.removeEventListener('abort', end);
+        resolve({ opened });
+      };
+      signal.addEventListener('abort', end);
+      source.onopen = () => {
+        opened = true;
+        this.setStatus('open');
+        if (!this.loaded) void this.refresh().catch(() => undefined);
+      };
+      source.onerror = () => {
+        if (source.readyState === EventSource.CLOSED) end();
+        else this.setStatus('reconnecting');
+      };
+      for (const name of EVENT_NAMES) {
+        source.addEventListener(name, (event) => {
+          const message = event as MessageEvent;
+          this.lastEventId = message.lastEventId || this.lastEventId;
+          this.receive(name, JSON.parse(message.data as string) as never);
+          if (name === 'auth-expired') end();
+        });
+      }
+    });
   }
 
   private receive<K extends keyof SseWireEventMap>(event: K, data: SseWireEventMap[K]): void {

@@ -370,6 +370,21 @@ describe('Intake', () => {
       ]);
     });
 
+    it("takes the default locale's title where the recipient's renders blank", async () => {
+      await templates.put(
+        { tenantId: null, name: 'echo' },
+        {
+          defaultLocale: 'en',
+          locales: { en: { title: 'Note: {text}' }, de: { title: '{text}' } },
+        },
+      );
+      prefer('berliner', 'de');
+      await service.create([
+        command({ template: 'echo', data: { text: ' ' }, recipients: { userIds: ['berliner'] } }),
+      ]);
+      expect(stored.map((n) => n.title)).toEqual(['Note:  ']);
+    });
+
     it.each([
       [{ template: 'nope' }, 'template "nope" does not exist'],
       [{ data: { author: 'Ada' } }, 'template "comment.created": data.post is missing'],

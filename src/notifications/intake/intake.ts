@@ -41,6 +41,8 @@ interface Templating {
   data: Record<string, unknown>;
   /** The message's `locale`, which wins over the recipient's. */
   locale: string | null;
+  /** What each locale rendered for a recipient's first (ungrouped) text: the same for all. */
+  rendered: Map<string, RenderedText>;
 }
 
 export interface CreateResult {
@@ -145,7 +147,7 @@ export class Intake {
           problems.map((problem) => `template ${JSON.stringify(template.name)}: ${problem}`),
         );
       }
-      return { template, data, locale: canonicalLocale(command.locale) };
+      return { template, data, locale: canonicalLocale(command.locale), rendered: new Map() };
     });
   }
 
@@ -291,16 +293,22 @@ function groupStart(actor: string | null | undefined): GroupValues {
 /**
  * The draft with its title, body and action labels rendered in the template's locale nearest
  * the message's `locale`, else the recipient's; a draft of a group renders again once storing
- * knows the group's count and actors. Templating checked it renders (problemsWith).
+ * knows the group's count and actors. Templating checked the default locale renders
+ * (problemsWith); another is cut to the limits, and where its title renders blank the default
+ * locale's is taken.
  */
 function rendered(
   draft: NotificationDraft,
-  { template, data, locale }: Templating,
+  { template, data, locale, rendered: first }: Templating,
   recipientLocale: string | null,
 ): NotificationDraft {
   const chosen = template.localeFor(locale ?? recipientLocale);
   const text = (group: GroupValues | null): RenderedText => {
-    const { title, body, labels } = template.render(chosen, data, group);
+    const own = template.render(chosen, data, group);
+    // Blank in this locale (its title is only arguments): the default locale's, which was checked.
+    const { title, body, labels } = /\S/.test(own.title)
+      ? own
+      : template.render(template.defaultLocale, data, group);
     return {
       title: title.slice(0, RENDERED_LIMITS.title),
       body: body === null ? draft.body : body.slice(0, RENDERED_LIMITS.body),
@@ -310,9 +318,11 @@ function rendered(
       })),
     };
   };
+  let start = first.get(chosen);
+  if (!start) first.set(chosen, (start = text(draft.group && groupStart(draft.group.actor))));
   return {
     ...draft,
-    ...text(draft.group && groupStart(draft.group.actor)),
+    ...start,
     locale: chosen,
     ...(draft.group && { regroup: text }),
   };

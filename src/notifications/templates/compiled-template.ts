@@ -53,7 +53,7 @@ export class CompiledTemplate {
 
   private constructor(
     readonly name: string,
-    private readonly defaultLocale: string,
+    readonly defaultLocale: string,
     private readonly strings: Map<string, CompiledStrings>,
     /** Every argument any locale uses, but those Herald gives (GIVEN). */
     private readonly needs: Map<string, ArgumentKind>,
@@ -113,10 +113,12 @@ export class CompiledTemplate {
   }
 
   /**
-   * What keeps `data` from rendering in every locale (a missing argument, one of the wrong kind,
-   * a result past the limits of a message's fields, a label missing for one of the `unlabelled`
-   * action ids), each naming the field; empty when none. Checked before anything of the message
-   * is stored, so that rendering at store time cannot fail.
+   * What keeps `data` from rendering (an argument any locale uses that is missing or of the wrong
+   * kind, a default-locale result past the limits of a message's fields, a label that a locale
+   * lacks for one of the `unlabelled` action ids), each naming the field; empty when none.
+   * Checked before anything of the message is stored, so that rendering at store time cannot
+   * fail. Only the default locale is rendered here, whatever the number of locales: the others
+   * take the same arguments, and render when a recipient reads them.
    */
   problemsWith(
     data: Record<string, unknown>,
@@ -135,23 +137,28 @@ export class CompiledTemplate {
         problems.push(`data.${given} must be ${KIND_RULE[GIVEN_KIND[given]]}`);
       }
     }
-    if (problems.length > 0) return problems;
-    for (const locale of this.strings.keys()) {
-      try {
-        const rendered = this.render(locale, data, group);
-        problems.push(...limitProblems(rendered));
-        for (const id of unlabelled) {
-          if (rendered.labels[id] === undefined) {
-            problems.push(
-              `actions.${id} has no label: neither the message nor ${locale} gives one`,
-            );
-          }
-        }
-      } catch (error) {
-        problems.push(`locale ${locale} does not render: ${(error as Error).message}`);
+    for (const id of unlabelled) {
+      const lacking = [...this.strings.keys()].find((locale) => !this.labels(locale).has(id));
+      if (lacking !== undefined) {
+        problems.push(`actions.${id} has no label: neither the message nor ${lacking} gives one`);
       }
     }
+    if (problems.length > 0) return problems;
+    try {
+      problems.push(...limitProblems(this.render(this.defaultLocale, data, group)));
+    } catch (error) {
+      problems.push(`it does not render: ${(error as Error).message}`);
+    }
     return problems;
+  }
+
+  /** The action ids a locale labels, its own or the default locale's. */
+  private labels(locale: string): Set<string> {
+    return new Set(
+      [this.defaultLocale, locale].flatMap((each) =>
+        this.strings.get(each)!.labels.map(([id]) => id),
+      ),
+    );
   }
 
   /**
