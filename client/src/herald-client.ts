@@ -43,6 +43,9 @@ export interface HeraldClientOptions {
   fetch?: typeof fetch;
 }
 
+/** A named EventSource event (the DOM types it as a plain Event). */
+const asMessage = (event: Event) => event as MessageEvent;
+
 /** Every event name, for EventSource listeners (the type makes sure none is left out). */
 const EVENT_NAMES = Object.keys({
   notification: true,
@@ -393,7 +396,7 @@ export class HeraldClient {
       };
       for (const name of EVENT_NAMES) {
         source.addEventListener(name, (event) => {
-          const message = event as MessageEvent;
+          const message = asMessage(event);
           this.lastEventId = message.lastEventId || this.lastEventId;
           this.receive(name, JSON.parse(message.data as string) as never);
           if (name === 'auth-expired') end();
