@@ -1,3 +1,4 @@
+import { ScheduledDelivery } from '../src/notifications/scheduling/scheduled-delivery';
 import { TestBroker } from './support/amqp';
 import { eventually } from './support/eventually';
 import { RunningHerald, startHerald } from './support/herald';
@@ -264,6 +265,38 @@ describe.each(STORAGE_KINDS)('templates on %s', (storage) => {
       'Cy, Bob, and Ada commented',
       ['Cy', 'Bob', 'Ada'],
     ]);
+  });
+
+  it('renders a scheduled message when it is delivered, and holds one whose template went away', async () => {
+    const reader = await someone();
+    const tab = await streams.live(herald, { token: reader.token });
+    expect(
+      (await put('ephemeral', { defaultLocale: 'en', locales: { en: { title: 'Soon gone' } } }))
+        .status,
+    ).toBe(200);
+    const deliverAt = new Date(Date.now() + 1500).toISOString();
+    const schedule = (id: string, template: string) =>
+      broker.request(herald, 'notification.reminder', {
+        id,
+        template,
+        recipients: { userIds: [reader.id] },
+        data: { post: 'Later' },
+        deliverAt,
+      });
+    expect(await schedule('tpl-later', 'comment.created')).toMatchObject({ ok: true });
+    expect(await schedule('tpl-orphan', 'ephemeral')).toMatchObject({ ok: true });
+    await put('comment.created', {
+      ...COMMENTS,
+      locales: { ...COMMENTS.locales, en: { title: 'Changed: {post}' } },
+    });
+    await api(herald, 'DELETE', '/api/v1/admin/templates/ephemeral', { token: admin });
+
+    expect((await tab.nextOf('notification')).data).toMatchObject({ title: 'Changed: Later' });
+    await herald.app.get(ScheduledDelivery).deliverDue(); // the orphan's attempt is over
+    const held = await api(herald, 'GET', '/api/v1/admin/scheduled', { token: admin });
+    expect(held.body.items.map((item: { id: string }) => item.id)).toEqual(['tpl-orphan']);
+    await api(herald, 'DELETE', '/api/v1/admin/scheduled/tpl-orphan', { token: admin });
+    await put('comment.created', COMMENTS);
   });
 
   it('dead-letters an unknown template or missing data with reason `template`, and goes on', async () => {

@@ -35,13 +35,20 @@ export interface HeraldClientOptions {
    * How the stream is opened. `ticket` (default; browsers and Node): fetch streaming, with a
    * single-use ticket per connect. `cookie` (browsers): a stream session cookie (POST
    * /stream/session, renewed when it expires) and the browser's own EventSource, which
-   * reconnects by itself; Herald's origin must list this page's in CORS_ORIGINS when it is
-   * another one.
+   * reconnects by itself at its own pace (the delays below apply between sessions only). The
+   * page must be on Herald's site (SameSite=Strict), and on another origin listed in
+   * CORS_ORIGINS. When the cookie opens no stream COOKIE_ATTEMPTS times running (the browser
+   * does not send it), the client goes over to tickets.
    */
   stream?: 'ticket' | 'cookie';
   /** For tests and older runtimes (default: the global fetch). */
   fetch?: typeof fetch;
+  /** For tests (default: the global EventSource). */
+  EventSource?: typeof EventSource;
 }
+
+/** Sessions in a row whose EventSource never opened before the client goes over to tickets. */
+export const COOKIE_ATTEMPTS = 3;
 
 /** A named EventSource event (the DOM types it as a plain Event). */
 const asMessage = (event: Event) => event as MessageEvent;
@@ -165,10 +172,14 @@ export class HeraldClient {
   private abort?: AbortController;
   private wake?: () => void;
   private loaded = false;
+  private cookie: boolean;
+  /** Cookie sessions in a row whose EventSource never opened. */
+  private unopened = 0;
 
   constructor(private readonly options: HeraldClientOptions) {
     this.base = (options.url ?? '').replace(/\/+$/, '');
     this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.cookie = options.stream === 'cookie';
   }
 
   /** Calls `listener` for each `event`; answers the function that stops it. */
@@ -302,10 +313,7 @@ export class HeraldClient {
       this.setStatus(attempt === 0 && !this.loaded ? 'connecting' : 'reconnecting');
       let delay: number | undefined;
       try {
-        const ended =
-          this.options.stream === 'cookie'
-            ? await this.eventSource(signal)
-            : await this.stream(signal);
+        const ended = this.cookie ? await this.eventSource(signal) : await this.stream(signal);
         if (ended.opened) attempt = 0;
         delay = ended.retry; // it ended cleanly: back after the server's `retry:`, as EventSource
       } catch (error) {
@@ -369,12 +377,15 @@ export class HeraldClient {
       method: 'POST',
       headers: { authorization: `Bearer ${await this.token()}` },
       credentials: 'include',
+      signal,
     });
     if (!session.ok) throw await this.errorOf(session);
+    if (signal.aborted) return { opened: false };
     const query = this.lastEventId
       ? `?${new URLSearchParams({ lastEventId: this.lastEventId })}`
       : '';
-    const source = new EventSource(`${this.base}/api/v1/notifications/stream${query}`, {
+    const Source = this.options.EventSource ?? EventSource;
+    const source = new Source(`${this.base}/api/v1/notifications/stream${query}`, {
       withCredentials: true,
     });
     return new Promise((resolve) => {
@@ -382,6 +393,13 @@ export class HeraldClient {
       const end = () => {
         source.close();
         signal.removeEventListener('abort', end);
+        if (!signal.aborted) this.unopened = opened ? 0 : this.unopened + 1;
+        if (this.unopened >= COOKIE_ATTEMPTS) {
+          this.cookie = false;
+          console.warn(
+            `Herald: the stream session cookie opened no stream ${COOKIE_ATTEMPTS} times (is the page on another site, or are cookies blocked?); using stream tickets`,
+          );
+        }
         resolve({ opened });
       };
       signal.addEventListener('abort', end);
@@ -391,7 +409,7 @@ export class HeraldClient {
         if (!this.loaded) void this.refresh().catch(() => undefined);
       };
       source.onerror = () => {
-        if (source.readyState === EventSource.CLOSED) end();
+        if (source.readyState === Source.CLOSED) end();
         else this.setStatus('reconnecting');
       };
       for (const name of EVENT_NAMES) {

@@ -122,8 +122,16 @@ class CollapseOrGroup implements ValidatorConstraintInterface {
 @ValidatorConstraint({ name: 'labelledActions' })
 class LabelledActions implements ValidatorConstraintInterface {
   validate(actions: unknown, args: ValidationArguments): boolean {
-    if (!Array.isArray(actions) || (args.object as CreateNotificationCommand).template) return true;
-    return actions.every((action: { label?: unknown } | null) => action?.label !== undefined);
+    if (!Array.isArray(actions) || (args.object as CreateNotificationCommand).template != null) {
+      return true;
+    }
+    // What is not an object is for @IsObject to name.
+    return actions.every(
+      (action: unknown) =>
+        typeof action !== 'object' ||
+        action === null ||
+        (action as { label?: unknown }).label !== undefined,
+    );
   }
 
   defaultMessage(): string {
@@ -170,8 +178,7 @@ export class CreateNotificationCommand extends AddressedMessage {
     example: 'Your order has shipped',
   })
   @ValidateIf(
-    (command: CreateNotificationCommand) =>
-      command.template === undefined || command.title !== undefined,
+    (command: CreateNotificationCommand) => command.template == null || command.title !== undefined,
   )
   @Matches(/\S/, { message: 'title must not be blank' })
   @MaxLength(500)

@@ -118,6 +118,7 @@ describe('Intake', () => {
   let audience: MemoryAudience;
   let scheduled: MemoryScheduled;
   let templates: Templates;
+  let templateRows: MemoryTemplates;
   let stored: Notification[];
   let service: Intake;
 
@@ -126,7 +127,8 @@ describe('Intake', () => {
     preferences = new MemoryPreferences();
     audience = new MemoryAudience();
     scheduled = new MemoryScheduled();
-    templates = new Templates(new MemoryTemplates() as unknown as TemplatesRepository);
+    templateRows = new MemoryTemplates();
+    templates = new Templates(templateRows as unknown as TemplatesRepository);
     stored = [];
     const events = new InboxEvents();
     events.events$.subscribe((event) => {
@@ -370,6 +372,48 @@ describe('Intake', () => {
       ]);
     });
 
+    it('renders a template deleted and put again (its revision 1 again) with its new text', async () => {
+      const send = async (id: string) => {
+        await service.create([
+          command({ id, template: 'hello', data: {}, recipients: { userIds: ['a'] } }),
+        ]);
+      };
+      const put = (title: string) =>
+        templates.put(
+          { tenantId: null, name: 'hello' },
+          { defaultLocale: 'en', locales: { en: { title } } },
+        );
+      await put('Old');
+      await send('first');
+      templateRows.rows.clear();
+      expect((await put('New')).revision).toBe(1);
+      await send('second');
+      expect(stored.map((n) => n.title)).toEqual(['Old', 'New']);
+    });
+
+    it('renders every page of a topic fan-out, each recipient in their locale', async () => {
+      const users = Array.from(
+        { length: FAN_OUT_PAGE * 2 + 7 },
+        (_, i) => `fan-${String(i).padStart(4, '0')}`,
+      );
+      audience.subscribers.set('posts', users);
+      for (const userId of users.filter((_, i) => i % 3 === 0)) prefer(userId, 'de');
+      const [result] = await service.create([
+        command({
+          template: 'comment.created',
+          data: { post: 'Launch', author: 'Ada' },
+          recipients: { topics: ['posts'] },
+        }),
+      ]);
+      expect(result.created).toBe(users.length);
+      expect(stored.map((n) => [n.userId, n.title])).toEqual(
+        users.map((userId, i) => [
+          userId,
+          i % 3 === 0 ? 'Neuer Kommentar zu Launch' : '1 new comment on Launch',
+        ]),
+      );
+    });
+
     it("takes the default locale's title where the recipient's renders blank", async () => {
       await templates.put(
         { tenantId: null, name: 'echo' },
@@ -396,18 +440,17 @@ describe('Intake', () => {
         { data: { post: 'x', author: 'A' }, actions: [{ id: 'share' }] },
         'actions.share has no label: neither the message nor en gives one',
       ],
-    ])(
-      'refuses %j with a TemplateError and stores nothing of the batch',
-      async (input, message) => {
-        const batch = service.create([
-          command({ recipients: { userIds: ['a'] } }),
-          command({ template: 'comment.created', recipients: { userIds: ['a'] }, ...input }),
-        ]);
-        await expect(batch).rejects.toThrow(TemplateError);
-        await expect(batch).rejects.toThrow(message);
-        expect(stored).toEqual([]);
-      },
-    );
+    ])('refuses %j with a TemplateError, and only that command', async (input, message) => {
+      const [plain, templated] = await service.create([
+        command({ recipients: { userIds: ['a'] } }),
+        command({ template: 'comment.created', recipients: { userIds: ['a'] }, ...input }),
+      ]);
+      expect(templated.refused).toBeInstanceOf(TemplateError);
+      expect(templated.refused?.message).toContain(message);
+      expect([templated.created, templated.ids]).toEqual([0, []]);
+      expect(plain.created).toBe(1);
+      expect(stored.map((n) => n.title)).toEqual(['T']);
+    });
   });
 });
 
@@ -445,6 +488,10 @@ describe('CreateNotificationCommand', () => {
     [{ recipients: { userIds: ['a'] }, template: 'a b' }, 'template must be 1-100 of'],
     [{ recipients: { userIds: ['a'] }, locale: 'not a tag' }, 'locale must be a BCP 47'],
     [{ recipients: { userIds: ['a'] }, title: undefined }, 'title must be a string'],
+    [
+      { recipients: { userIds: ['a'] }, title: undefined, template: null },
+      'title must be a string',
+    ],
     [
       { recipients: { userIds: ['a'] }, actions: [{ id: 'x' }] },
       'actions.label is required unless a template labels the action',

@@ -10,13 +10,13 @@ import {
 } from './create-notification.command';
 import { InboxEvents } from '../inbox-events';
 import { isMuted } from '../audience/muting';
-import { NotificationDraft, recipientKey, RenderedText } from '../notification';
+import { NotificationDraft, recipientKey } from '../notification';
 import { NotificationsRepository, StoredDraft } from '../inbox/notifications.repository';
 import { DeliveryPreferences, PreferencesRepository } from '../audience/preferences.repository';
 import { ScheduledRepository } from '../scheduling/scheduled.repository';
 import { canonicalLocale } from '../../common/locale';
-import { CompiledTemplate, GroupValues, RENDERED_LIMITS } from '../templates/compiled-template';
 import { TemplateError } from '../templates/template';
+import { groupStart, TemplatedMessage } from '../templates/templated-message';
 import { templateKeyOf, Templates } from '../templates/templates';
 
 /**
@@ -35,16 +35,6 @@ const FAN_OUT_IN_FLIGHT = 2;
 /** A command whose idempotency key was fixed when it arrived (NotificationBatcher.store). */
 export type KeyedCommand = CreateNotificationCommand & { id: string };
 
-/** How a templated command's drafts are rendered: its template, arguments and forced locale. */
-interface Templating {
-  template: CompiledTemplate;
-  data: Record<string, unknown>;
-  /** The message's `locale`, which wins over the recipient's. */
-  locale: string | null;
-  /** What each locale rendered for a recipient's first (ungrouped) text: the same for all. */
-  rendered: Map<string, RenderedText>;
-}
-
 export interface CreateResult {
   /** One id per recipient, whether stored now or earlier under the same idempotency key. */
   ids: string[];
@@ -52,6 +42,8 @@ export interface CreateResult {
   created: number;
   /** Set when the notification is held until `deliverAt`: nothing is stored yet. */
   scheduled?: { id: string; deliverAt: Date };
+  /** Set when its template is unknown or cannot render its `data`: nothing of it is stored. */
+  refused?: TemplateError;
 }
 
 /**
@@ -79,8 +71,9 @@ export class Intake {
    * after a crash mid-fan-out completes it).
    */
   async create(keyed: KeyedCommand[], now = new Date()): Promise<CreateResult[]> {
-    const templating = await this.templatingOf(keyed);
-    const later = keyed.filter((command) => this.isLater(command, now));
+    const templating = await this.templatingOf(keyed, now);
+    const refused = (index: number) => templating[index] instanceof TemplateError;
+    const later = keyed.filter((command, index) => this.isLater(command, now) && !refused(index));
     await this.scheduled.schedule(
       later.map((command) => ({
         tenantId: command.tenantId || null,
@@ -92,23 +85,28 @@ export class Intake {
     );
 
     const current = keyed.map(
-      (command) => !this.isLater(command, now) && !this.expired(command, now),
+      (command, index) =>
+        !this.isLater(command, now) && !this.expired(command, now) && !refused(index),
     );
+    const rendering = templating.map((each) => (each instanceof TemplateError ? null : each));
     const direct = await this.store(
       keyed.map((command, index) =>
         current[index]
           ? (command.recipients.userIds ?? []).map((userId) => draftOf(command, userId, null))
           : [],
       ),
-      templating,
+      rendering,
     );
     const results: CreateResult[] = [];
     for (const [index, command] of keyed.entries()) {
-      const result = { ...direct[index] };
-      if (this.isLater(command, now)) {
+      const result: CreateResult = { ...direct[index] };
+      const template = templating[index];
+      if (template instanceof TemplateError) {
+        result.refused = template;
+      } else if (this.isLater(command, now)) {
         result.scheduled = { id: command.id, deliverAt: new Date(command.deliverAt!) };
       } else if (current[index] && fansOut(command.recipients)) {
-        const fanned = await this.fanOut(command, templating[index]);
+        const fanned = await this.fanOut(command, template);
         result.ids = [...result.ids, ...fanned.ids];
         result.created += fanned.created;
       }
@@ -118,21 +116,32 @@ export class Intake {
   }
 
   /**
-   * Each command's Templating (null without `template`), its template looked up with those of
-   * the other commands in one query. TemplateError when a template does not exist or the
-   * command's `data` cannot render it, before anything of the batch is stored.
+   * Each command's TemplatedMessage (null without `template`, or when it expired before it
+   * arrived and is dropped anyway), the templates of all of them looked up in one query; a
+   * TemplateError for a command whose template does not exist or cannot render its `data`, which
+   * then stores nothing (and fails alone, not its batch).
    */
-  private async templatingOf(keyed: KeyedCommand[]): Promise<(Templating | null)[]> {
-    const named = keyed.filter((command) => command.template !== undefined);
-    if (named.length === 0) return keyed.map(() => null);
+  private async templatingOf(
+    keyed: KeyedCommand[],
+    now: Date,
+  ): Promise<(TemplatedMessage | TemplateError | null)[]> {
+    const templated = (command: KeyedCommand) =>
+      command.template != null && !this.expired(command, now);
     const keyOf = (command: KeyedCommand) => ({
       tenantId: command.tenantId || null,
       name: command.template!,
     });
+    const named = keyed.filter(templated);
+    if (named.length === 0) return keyed.map(() => null);
     const compiled = await this.templates.compiledFor(named.map(keyOf));
     return keyed.map((command) => {
-      if (command.template === undefined) return null;
-      const template = compiled.get(templateKeyOf(keyOf(command)))!;
+      if (!templated(command)) return null;
+      const { tenantId, name } = keyOf(command);
+      const template = compiled.get(templateKeyOf({ tenantId, name }));
+      if (!template) {
+        const tenant = tenantId === null ? '' : ` for tenant ${JSON.stringify(tenantId)}`;
+        return new TemplateError([`template ${JSON.stringify(name)} does not exist${tenant}`]);
+      }
       const data = command.data ?? {};
       const unlabelled = (command.actions ?? [])
         .filter((action) => action.label === undefined)
@@ -143,11 +152,11 @@ export class Intake {
         unlabelled,
       );
       if (problems.length > 0) {
-        throw new TemplateError(
-          problems.map((problem) => `template ${JSON.stringify(template.name)}: ${problem}`),
+        return new TemplateError(
+          problems.map((problem) => `template ${JSON.stringify(name)}: ${problem}`),
         );
       }
-      return { template, data, locale: canonicalLocale(command.locale), rendered: new Map() };
+      return new TemplatedMessage(template, data, canonicalLocale(command.locale));
     });
   }
 
@@ -166,7 +175,7 @@ export class Intake {
    */
   private async fanOut(
     command: KeyedCommand,
-    templating: Templating | null,
+    templated: TemplatedMessage | null,
   ): Promise<{ ids: string[]; created: number }> {
     const { recipients } = command;
     const named = new Set(recipients.userIds ?? []);
@@ -182,7 +191,7 @@ export class Intake {
         const drafts = page
           .filter((member) => !named.has(member.userId))
           .map((member) => draftOf(command, member.userId, member.topic));
-        const storing = this.store([drafts], [templating]).then(([stored]) => stored);
+        const storing = this.store([drafts], [templated]).then(([stored]) => stored);
         // Handled below; without this, a page failing while the loop awaits another would be an
         // unhandled rejection, which ends the process.
         storing.catch(() => undefined);
@@ -208,17 +217,17 @@ export class Intake {
    */
   private async store(
     perCommand: NotificationDraft[][],
-    templating: (Templating | null)[],
+    templated: (TemplatedMessage | null)[],
   ): Promise<CreateResult[]> {
     const delivery = await this.preferences.deliveryOf(
       perCommand.flat().map((draft) => draft.recipient),
     );
     const wanted = perCommand.map((drafts, index) => {
       const kept = drafts.filter((draft) => wantedBy(draft, delivery));
-      const rendering = templating[index];
-      if (!rendering) return kept;
+      const message = templated[index];
+      if (!message) return kept;
       return kept.map((draft) =>
-        rendered(draft, rendering, delivery.get(recipientKey(draft.recipient))?.locale ?? null),
+        message.render(draft, delivery.get(recipientKey(draft.recipient))?.locale ?? null),
       );
     });
     const stored: StoredDraft[] = [];
@@ -283,49 +292,6 @@ export class Intake {
 function wantedBy(draft: NotificationDraft, delivery: Map<string, DeliveryPreferences>): boolean {
   const muting = delivery.get(recipientKey(draft.recipient));
   return draft.priority === 'critical' || !muting || !isMuted(draft, muting);
-}
-
-/** A group as its first message makes it, before storing finds the one it may join. */
-function groupStart(actor: string | null | undefined): GroupValues {
-  return { count: 1, actors: actor === null || actor === undefined ? [] : [actor] };
-}
-
-/**
- * The draft with its title, body and action labels rendered in the template's locale nearest
- * the message's `locale`, else the recipient's; a draft of a group renders again once storing
- * knows the group's count and actors. Templating checked the default locale renders
- * (problemsWith); another is cut to the limits, and where its title renders blank the default
- * locale's is taken.
- */
-function rendered(
-  draft: NotificationDraft,
-  { template, data, locale, rendered: first }: Templating,
-  recipientLocale: string | null,
-): NotificationDraft {
-  const chosen = template.localeFor(locale ?? recipientLocale);
-  const text = (group: GroupValues | null): RenderedText => {
-    const own = template.render(chosen, data, group);
-    // Blank in this locale (its title is only arguments): the default locale's, which was checked.
-    const { title, body, labels } = /\S/.test(own.title)
-      ? own
-      : template.render(template.defaultLocale, data, group);
-    return {
-      title: title.slice(0, RENDERED_LIMITS.title),
-      body: body === null ? draft.body : body.slice(0, RENDERED_LIMITS.body),
-      actions: draft.actions.map((action) => ({
-        ...action,
-        label: (labels[action.id] ?? action.label).slice(0, RENDERED_LIMITS.label),
-      })),
-    };
-  };
-  let start = first.get(chosen);
-  if (!start) first.set(chosen, (start = text(draft.group && groupStart(draft.group.actor))));
-  return {
-    ...draft,
-    ...start,
-    locale: chosen,
-    ...(draft.group && { regroup: text }),
-  };
 }
 
 /** Who a command names, as a digest that does not depend on the order they were named in. */

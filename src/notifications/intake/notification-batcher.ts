@@ -165,7 +165,7 @@ export class NotificationBatcher implements BeforeApplicationShutdown {
       const results = await this.withRetries(() =>
         this.intake.create(batch.map((pending) => pending.command)),
       );
-      batch.forEach((pending, index) => pending.resolve(results[index]));
+      batch.forEach((pending, index) => settle(pending, results[index]));
     } catch (error) {
       if (batch.length > 1 && !(error instanceof UnavailableError)) {
         // Find the culprit: store the rest one by one.
@@ -186,7 +186,7 @@ export class NotificationBatcher implements BeforeApplicationShutdown {
   private async flushOne(pending: Pending): Promise<void> {
     try {
       const [result] = await this.withRetries(() => this.intake.create([pending.command]));
-      pending.resolve(result);
+      settle(pending, result);
     } catch (error) {
       pending.reject(error);
     }
@@ -223,4 +223,10 @@ export class NotificationBatcher implements BeforeApplicationShutdown {
       this.retryTimers.add(sleeper);
     });
   }
+}
+
+/** Resolves with the result, or rejects with why its command was refused. */
+function settle(pending: Pending, result: CreateResult): void {
+  if (result.refused) pending.reject(result.refused);
+  else pending.resolve(result);
 }

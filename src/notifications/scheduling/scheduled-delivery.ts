@@ -5,6 +5,7 @@ import {
   OnApplicationBootstrap,
 } from '@nestjs/common';
 import { Periodic } from '../../common/periodic';
+import { InvalidInputError } from '../../common/domain-error';
 import { validateInput } from '../../common/validation';
 import { CreateNotificationCommand } from '../intake/create-notification.command';
 import { NotificationBatcher } from '../intake/notification-batcher';
@@ -81,8 +82,14 @@ export class ScheduledDelivery implements OnApplicationBootstrap, BeforeApplicat
       await this.repository.remove(entry);
       this.logger.log(`Delivered scheduled notification ${entry.id} to ${ids.length} recipients`);
     } catch (error) {
+      // Valid when it came, no longer (its template went away or changed): kept until it can be
+      // delivered or is cancelled, never dropped.
+      const remedy =
+        error instanceof InvalidInputError
+          ? `; fix its template, or cancel it (DELETE /api/v1/admin/scheduled/${entry.id})`
+          : '';
       this.logger.warn(
-        `Scheduled notification ${entry.id} not delivered (retried in ${LEASE_MS / 1000} s): ${String(error)}`,
+        `Scheduled notification ${entry.id} not delivered (retried in ${LEASE_MS / 1000} s): ${String(error)}${remedy}`,
       );
     }
   }

@@ -109,6 +109,30 @@ describe('CompiledTemplate', () => {
     });
   });
 
+  it('falls back to the default locale where another cannot format the data', () => {
+    const price = CompiledTemplate.compile('price', {
+      defaultLocale: 'en',
+      locales: {
+        en: { title: 'Now {n, number}' },
+        // Parses, but Intl.NumberFormat refuses the currency when it formats.
+        de: { title: 'Jetzt {n, number, ::currency/ABCD}' },
+        fr: { title: 'Maintenant {n, number}', actions: { buy: '{blank}' } },
+      },
+    });
+    expect(price.problemsWith({ n: 5, blank: ' ' }, null)).toEqual([]);
+    expect(() => price.render('de', { n: 5 }, null)).toThrow(RangeError);
+    expect(price.renderSafely('de', { n: 5 }, null)).toMatchObject({
+      locale: 'en',
+      title: 'Now 5',
+    });
+    expect(price.renderSafely('fr', { n: 5, blank: ' ' }, null)).toEqual({
+      locale: 'fr',
+      title: 'Maintenant 5',
+      body: null,
+      labels: {},
+    });
+  });
+
   it('names every argument that is missing or of the wrong kind', () => {
     const order = CompiledTemplate.compile('order', {
       defaultLocale: 'en',

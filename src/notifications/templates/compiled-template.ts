@@ -181,6 +181,31 @@ export class CompiledTemplate {
     };
   }
 
+  /**
+   * As render(), for data that problemsWith() accepted, but never failing: where the locale
+   * cannot format it (its Intl refuses a style) or its title renders blank, the default locale's
+   * text is taken (`locale` says which was); a label that renders blank, the default locale's.
+   */
+  renderSafely(locale: string, data: Record<string, unknown>, group: GroupValues | null): Rendered {
+    const fallback = () => this.render(this.defaultLocale, data, group);
+    let own: Rendered;
+    try {
+      own = this.render(locale, data, group);
+    } catch {
+      return fallback();
+    }
+    if (!/\S/.test(own.title)) return fallback();
+    const blank = Object.keys(own.labels).filter((id) => !/\S/.test(own.labels[id]));
+    if (blank.length === 0) return own;
+    const defaults = fallback().labels;
+    const labels = { ...own.labels };
+    for (const id of blank) {
+      if (defaults[id] === undefined) delete labels[id];
+      else labels[id] = defaults[id];
+    }
+    return { ...own, labels };
+  }
+
   private values(
     locale: string,
     data: Record<string, unknown>,
@@ -201,7 +226,7 @@ export class CompiledTemplate {
     return values;
   }
 
-  /** "Ada, Bob and Cy", as the locale writes a list. */
+  /** As the locale writes a list: "Ada, Bob, and Cy" in English, "Ada, Bob und Cy" in German. */
   private list(locale: string, names: readonly string[]): string {
     let format = this.lists.get(locale);
     if (!format) {

@@ -1,21 +1,16 @@
+import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import { InvalidInputError } from '../../common/domain-error';
 import { canonicalLocale } from '../../common/locale';
 import { ACTION_ID } from '../intake/create-notification.command';
 import { CompiledTemplate } from './compiled-template';
-import {
-  Template,
-  TemplateDefinition,
-  TemplateError,
-  TemplateNotFoundError,
-  TemplateStrings,
-} from './template';
+import { Template, TemplateDefinition, TemplateNotFoundError, TemplateStrings } from './template';
 import { TemplateKey, TemplatesRepository } from './templates.repository';
 
 /** Locales one template may hold. */
-export const MAX_LOCALES = 100;
-/** Compiled templates kept in memory (each tenant's and name's current revision). */
+const MAX_LOCALES = 100;
+/** Compiled templates kept in memory (by content: each tenant's and name's current one). */
 const CACHE_SIZE = 1000;
 
 const localeStrings = z.strictObject({
@@ -36,7 +31,7 @@ const definition = z.strictObject({
  */
 @Injectable()
 export class Templates {
-  /** By tenant, name and revision; the oldest entry goes first when full. */
+  /** By tenant, name and a digest of the content; the oldest entry goes first when full. */
   private readonly compiled = new Map<string, CompiledTemplate>();
 
   constructor(private readonly repository: TemplatesRepository) {}
@@ -60,10 +55,7 @@ export class Templates {
     if (!(await this.repository.delete(key))) throw new TemplateNotFoundError(key.name);
   }
 
-  /**
-   * The compiled templates that `keys` name, by templateKeyOf(), in one query; TemplateError for
-   * the first one that does not exist.
-   */
+  /** The compiled templates of `keys` that exist, by templateKeyOf(), in one query. */
   async compiledFor(keys: TemplateKey[]): Promise<Map<string, CompiledTemplate>> {
     const distinct = new Map(keys.map((key) => [templateKeyOf(key), key]));
     const found = new Map<string, CompiledTemplate>();
@@ -71,18 +63,17 @@ export class Templates {
     for (const template of await this.repository.find([...distinct.values()])) {
       found.set(templateKeyOf(template), this.compile(template));
     }
-    for (const [id, key] of distinct) {
-      if (!found.has(id)) {
-        throw new TemplateError([
-          `template ${JSON.stringify(key.name)} does not exist${key.tenantId === null ? '' : ` for tenant ${JSON.stringify(key.tenantId)}`}`,
-        ]);
-      }
-    }
     return found;
   }
 
+  /**
+   * Compiled once per content: a revision number alone could name two contents (a template
+   * deleted and put again starts at 1 again) and serve the old one.
+   */
   private compile(template: Template): CompiledTemplate {
-    const id = `${templateKeyOf(template)}\u0000${template.revision}`;
+    const content = JSON.stringify([template.defaultLocale, template.locales]);
+    const digest = createHash('sha256').update(content).digest('base64url');
+    const id = `${templateKeyOf(template)}\u0000${digest}`;
     let compiled = this.compiled.get(id);
     if (!compiled) {
       compiled = CompiledTemplate.compile(template.name, template);
