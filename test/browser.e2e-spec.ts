@@ -1,4 +1,6 @@
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Browser, chromium, Page } from 'playwright-core';
 import { deleteTopology, TestBroker } from './support/amqp';
 import { eventually } from './support/eventually';
@@ -299,6 +301,67 @@ describe('demo inbox in Chromium', () => {
       page.evaluate(() => (globalThis as unknown as { source: EventSource }).source.readyState),
     ).resolves.toBe(1);
     await context.close();
+  });
+
+  it('a page on another origin of the same site streams with the cookie (CORS_ORIGINS)', async () => {
+    // The page's own server, on another port of the same host: another origin, the same site.
+    const pages = createServer((_, response) => {
+      response.setHeader('content-type', 'text/html');
+      response.end('<!doctype html><title>Another app</title>');
+    });
+    await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
+    const other = await startHerald({
+      storage: 'pglite',
+      env: { AUTH_JWT_SECRET: undefined, CORS_ORIGINS: origin },
+    });
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(origin);
+      await page.evaluate(async (herald) => {
+        const issued = await fetch(`${herald}/api/v1/dev/tokens`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ userId: 'remote' }),
+        });
+        const { token } = (await issued.json()) as { token: string };
+        const session = await fetch(`${herald}/api/v1/stream/session`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}` },
+          credentials: 'include',
+        });
+        if (session.status !== 204) throw new Error(`session: ${session.status}`);
+        const titles: string[] = [];
+        const source = new EventSource(`${herald}/api/v1/notifications/stream`, {
+          withCredentials: true,
+        });
+        Object.assign(globalThis, { titles, source });
+        source.addEventListener('notification', (event) => {
+          const message = event as MessageEvent;
+          titles.push((JSON.parse(message.data as string) as { title: string }).title);
+        });
+        await new Promise((resolve, reject) => {
+          source.onopen = resolve;
+          source.onerror = () => reject(new Error('the stream did not open'));
+        });
+      }, other.url);
+      await broker.publish(other, 'notification.demo', {
+        recipients: { userIds: ['remote'] },
+        type: 'demo.message',
+        title: 'Across origins',
+      });
+      await page.waitForFunction(
+        () => (globalThis as unknown as { titles: string[] }).titles.length === 1,
+      );
+      await expect(
+        page.evaluate(() => (globalThis as unknown as { titles: string[] }).titles),
+      ).resolves.toEqual(['Across origins']);
+    } finally {
+      await context.close();
+      await other.close();
+      pages.close();
+    }
   });
 
   it('renders the Swagger UI at /docs under the security headers', async () => {
