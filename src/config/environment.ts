@@ -79,6 +79,21 @@ export class Environment {
   @IsInt()
   INGEST_MAX_ATTEMPTS = 12;
 
+  /** Empty: RabbitMQ only. Set: notifications and live events also come in through Redis. */
+  @IsOptional()
+  @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
+
+  @Matches(/^[\w.:-]{0,100}$/, { message: 'REDIS_PREFIX must be at most 100 of [A-Za-z0-9_.:-]' })
+  REDIS_PREFIX = '';
+
+  /** A pending entry idle this long (its consumer died) is claimed by another instance. */
+  @Type(() => Number)
+  @Min(100)
+  @Max(3_600_000)
+  @IsInt()
+  REDIS_CLAIM_IDLE_MS = 60_000;
+
   @IsOptional()
   @Matches(/^postgres(ql)?:\/\//, {
     message: 'DATABASE_URL must be a postgres:// or postgresql:// URL (or empty for PGlite)',

@@ -45,6 +45,11 @@ export abstract class HeraldConfig {
   };
   /** Attempts to store a message while storage is unavailable, before it is dead-lettered. */
   ingest: { maxAttempts: number };
+  /**
+   * The second way in (CONTRACT.md v1.1 "Redis"): off without `url`. `claimIdleMs`: how long an
+   * entry stays pending with a consumer that stopped before another instance takes it over.
+   */
+  redis: { url?: string; prefix: string; claimIdleMs: number };
   /** `url` set = PostgreSQL; unset = embedded PGlite in `dataDir`. Tables live in `schema`. */
   database: { url?: string; schema: string; dataDir: string };
   auth: AuthConfig;
@@ -113,6 +118,7 @@ export function loadConfig(raw: Record<string, string | undefined>): HeraldConfi
       publishBuffer: env.AMQP_PUBLISH_BUFFER,
     },
     ingest: { maxAttempts: env.INGEST_MAX_ATTEMPTS },
+    redis: { url: env.REDIS_URL, prefix: env.REDIS_PREFIX, claimIdleMs: env.REDIS_CLAIM_IDLE_MS },
     database: { url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, dataDir: env.DATA_DIR },
     auth,
     sse: { heartbeatMs: env.SSE_HEARTBEAT_MS, maxStreamsPerUser: env.SSE_MAX_STREAMS_PER_USER },

@@ -1,4 +1,4 @@
-import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
 import {
   ApiOkResponse,
   ApiOperation,
@@ -17,6 +17,7 @@ import type { Response } from 'express';
 import { Public } from '../auth/public.decorator';
 import { Database } from '../database/database';
 import { AmqpServer } from '../messaging/amqp-server';
+import { RedisServer } from '../messaging/redis-server';
 
 /** How long readiness waits for storage before calling it down. */
 const STORAGE_TIMEOUT_MS = 2000;
@@ -57,6 +58,7 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     private readonly database: Database,
     private readonly ingest: AmqpServer,
+    @Inject(RedisServer) private readonly redis: RedisServer | null,
   ) {}
 
   /** The process is up and serving HTTP; says nothing of its dependencies. */
@@ -68,7 +70,8 @@ export class HealthController {
   }
 
   /**
-   * 200 when storage answers and the RabbitMQ consumer runs; 503 otherwise, which takes the
+   * 200 when storage answers and the RabbitMQ consumer runs (and the Redis one, when REDIS_URL is
+   * set); 503 otherwise, which takes the
    * instance out of a load balancer until it recovers by itself (it reconnects every second).
    */
   @Get('ready')
@@ -77,7 +80,11 @@ export class HealthController {
   @ApiServiceUnavailableResponse({ type: ReadinessResponse, description: 'A dependency is down' })
   async ready(@Res({ passthrough: true }) response: Response): Promise<HealthCheckResult> {
     try {
-      return await this.health.check([() => this.storage(), () => this.broker()]);
+      return await this.health.check([
+        () => this.storage(),
+        () => this.broker(),
+        ...(this.redis ? [() => this.redisConsumer(this.redis!)] : []),
+      ]);
     } catch (error) {
       if (!(error instanceof ServiceUnavailableException)) throw error;
       response.status(503);
@@ -100,6 +107,13 @@ export class HealthController {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  private redisConsumer(redis: RedisServer): HealthIndicatorResult {
+    const indicator = this.indicators.check('redis');
+    return redis.consuming
+      ? indicator.up()
+      : indicator.down({ message: 'not connected, or not reading the stream yet' });
   }
 
   private broker(): HealthIndicatorResult {

@@ -1,8 +1,9 @@
 import { BaseRpcContext } from '@nestjs/microservices';
 import type { ConsumeMessage } from 'amqplib';
+import type { IngestContext } from './ingest-context';
 
 /** What an @EventPattern handler can learn about the message it handles (via @Ctx()). */
-export class AmqpContext extends BaseRpcContext<[ConsumeMessage, string]> {
+export class AmqpContext extends BaseRpcContext<[ConsumeMessage, string]> implements IngestContext {
   getMessage(): ConsumeMessage {
     return this.args[0];
   }

@@ -3,15 +3,18 @@ import { CustomTransportStrategy, MessageHandler, Server } from '@nestjs/microse
 import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import { filter, firstValueFrom, lastValueFrom } from 'rxjs';
-import { DomainError } from '../common/domain-error';
 import type { HeraldConfig } from '../config/herald-config';
 import type { HeraldMetrics } from '../metrics/herald-metrics';
 import { BatcherStoppedError } from '../notifications/intake/notification-batcher';
-import { TemplateError } from '../notifications/templates/template';
 import { AmqpContext } from './amqp-context';
 import { closeBroker, connectBroker, delay, watchChannel } from './amqp-connection';
 import { AmqpTopology, amqpTopology, assertTopology } from './amqp-topology';
-import { DeadLetterReason, decodeMessage, topicMatches } from './message-decoding';
+import {
+  DeadLetterReason,
+  deadLetterReasonOf,
+  decodeMessage,
+  topicMatches,
+} from './message-decoding';
 
 type AmqpServerStatus = 'connecting' | 'consuming' | 'disconnected' | 'closed';
 
@@ -148,7 +151,7 @@ export class AmqpServer
       outcome = { ok: true, result };
     } catch (error) {
       if (error instanceof BatcherStoppedError) return; // redelivered after restart
-      outcome = { ok: false, reason: this.reasonFor(error) };
+      outcome = { ok: false, reason: deadLetterReasonOf(error, this.logger) };
     }
 
     try {
@@ -182,21 +185,6 @@ export class AmqpServer
       'no-handler',
       `nothing handles ${JSON.stringify(pattern.slice(0, 100))}`,
     );
-  }
-
-  private reasonFor(error: unknown): DeadLetterReason {
-    if (error instanceof DeadLetterReason) return error;
-    if (error instanceof TemplateError) return new DeadLetterReason('template', error.message);
-    if (error instanceof DomainError) {
-      return new DeadLetterReason(
-        error.kind === 'unavailable' ? 'storage-unavailable' : 'invalid',
-        error.message,
-      );
-    }
-    this.logger.error(
-      `Unexpected error handling a message: ${(error as Error)?.stack ?? String(error)}`,
-    );
-    return new DeadLetterReason('internal', (error as Error)?.message ?? String(error));
   }
 
   /** Publishes a copy to the dead-letter exchange and waits for the broker's confirm. */

@@ -7,11 +7,14 @@ import { CreateNotificationCommand } from '../notifications/intake/create-notifi
 import { NotificationBatcher } from '../notifications/intake/notification-batcher';
 import { LiveEventCommand, liveEventOf } from '../realtime/live-event.command';
 import { RealtimeRouter } from '../realtime/realtime-router';
-import { AmqpContext } from './amqp-context';
+import type { IngestContext } from './ingest-context';
 import { fastCommand } from './command-fast-path';
 import { LIVE_EVENT_BINDING, NOTIFICATION_BINDING } from './amqp-topology';
 
-/** RabbitMQ in: `notification.<type>` messages are stored, `event.<name>` ones pushed live. */
+/**
+ * Messages in, from RabbitMQ (and Redis when REDIS_URL is set): `notification.<type>` messages
+ * are stored, `event.<name>` ones pushed live.
+ */
 @Controller()
 export class IngestController {
   constructor(
@@ -28,7 +31,7 @@ export class IngestController {
   @EventPattern<string>(NOTIFICATION_BINDING)
   async store(
     @Payload() body: unknown,
-    @Ctx() context: AmqpContext,
+    @Ctx() context: IngestContext,
   ): Promise<{ ids: string[]; scheduled?: { id: string; deliverAt: Date } }> {
     const input = {
       ...(context.getMessageId() !== undefined && { id: context.getMessageId() }),
@@ -45,7 +48,7 @@ export class IngestController {
 
   /** Pushed to the recipients connected now, on every instance; acknowledged at once. */
   @EventPattern<string>(LIVE_EVENT_BINDING)
-  push(@Payload() body: unknown, @Ctx() context: AmqpContext): Record<string, never> {
+  push(@Payload() body: unknown, @Ctx() context: IngestContext): Record<string, never> {
     this.router.pushLive(
       liveEventOf(validateInput(LiveEventCommand, withDefaults(body, context, 'event.'))),
     );
@@ -56,7 +59,7 @@ export class IngestController {
 /** The routing key after `prefix` stands in for a missing `type`. */
 function withDefaults(
   body: unknown,
-  context: AmqpContext,
+  context: IngestContext,
   prefix: string,
 ): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {

@@ -1,5 +1,8 @@
+import type { Logger } from '@nestjs/common';
 import type { ConsumeMessage } from 'amqplib';
+import { DomainError } from '../common/domain-error';
 import { malformedJson } from '../common/well-formed';
+import { TemplateError } from '../notifications/templates/template';
 
 /** Why a message goes to the dead-letter queue; the text of its `x-herald-error` header. */
 export class DeadLetterReason extends Error {
@@ -44,24 +47,50 @@ function isNestEnvelope(body: unknown): body is { pattern: string; data: unknown
  * envelope (what `ClientProxy.emit` sends) on its pattern.
  */
 export function decodeMessage(message: ConsumeMessage, maxBytes: number): DecodedMessage {
-  const size = message.content.length;
-  if (size > maxBytes) {
-    throw new DeadLetterReason('too-large', `${size} bytes, the limit is ${maxBytes}`);
-  }
   const contentType: unknown = message.properties.contentType;
   if (typeof contentType === 'string' && contentType && !/json/i.test(contentType)) {
     throw new DeadLetterReason('unsupported-content-type', `${contentType}, expected JSON`);
   }
+  const body = decodeJson(message.content, maxBytes);
+  if (isNestEnvelope(body)) return { pattern: body.pattern, data: body.data };
+  return { pattern: message.fields.routingKey, data: body };
+}
+
+/**
+ * A message's bytes as JSON, whichever way it came in; DeadLetterReason when it is too large, not
+ * UTF-8, not JSON, or JSON that cannot be stored as it is (malformedJson).
+ */
+export function decodeJson(content: Buffer, maxBytes: number): unknown {
+  if (content.length > maxBytes) {
+    throw new DeadLetterReason('too-large', `${content.length} bytes, the limit is ${maxBytes}`);
+  }
   let body: unknown;
   try {
-    body = JSON.parse(utf8.decode(message.content));
+    body = JSON.parse(utf8.decode(content));
   } catch (error) {
     throw new DeadLetterReason('invalid-json', (error as Error).message.slice(0, 200));
   }
   const malformed = malformedJson(body);
   if (malformed) throw new DeadLetterReason('invalid', malformed);
-  if (isNestEnvelope(body)) return { pattern: body.pattern, data: body.data };
-  return { pattern: message.fields.routingKey, data: body };
+  return body;
+}
+
+/**
+ * Why a message that failed goes to the dead letters: its own reason, the kind of a domain error
+ * (storage down after every retry, a template that cannot render it, or invalid), else
+ * `internal`, which is logged with its stack.
+ */
+export function deadLetterReasonOf(error: unknown, logger: Logger): DeadLetterReason {
+  if (error instanceof DeadLetterReason) return error;
+  if (error instanceof TemplateError) return new DeadLetterReason('template', error.message);
+  if (error instanceof DomainError) {
+    return new DeadLetterReason(
+      error.kind === 'unavailable' ? 'storage-unavailable' : 'invalid',
+      error.message,
+    );
+  }
+  logger.error(`Unexpected error handling a message: ${(error as Error)?.stack ?? String(error)}`);
+  return new DeadLetterReason('internal', (error as Error)?.message ?? String(error));
 }
 
 /** AMQP topic matching: `*` is one word, `#` zero or more; used to find a message's handler. */

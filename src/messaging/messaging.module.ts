@@ -6,6 +6,7 @@ import { AmqpPublisher } from './amqp-publisher';
 import { AmqpServer } from './amqp-server';
 import { DeadLetters } from './dead-letters';
 import { IngestController } from './ingest.controller';
+import { RedisServer } from './redis-server';
 
 @Module({
   imports: [NotificationsModule],
@@ -20,18 +21,32 @@ import { IngestController } from './ingest.controller';
         new AmqpServer(config.amqp, metrics),
       inject: [HeraldConfig, HeraldMetrics],
     },
+    // Null unless REDIS_URL is set.
+    {
+      provide: RedisServer,
+      useFactory: (config: HeraldConfig, metrics: HeraldMetrics) => {
+        const { url } = config.redis;
+        if (!url) return null;
+        const { maxMessageBytes, prefetch } = config.amqp;
+        return new RedisServer({ ...config.redis, url }, { maxMessageBytes, prefetch }, metrics);
+      },
+      inject: [HeraldConfig, HeraldMetrics],
+    },
   ],
-  exports: [AmqpPublisher, DeadLetters, AmqpServer],
+  exports: [AmqpPublisher, DeadLetters, AmqpServer, RedisServer],
 })
 export class MessagingModule {}
 
 /**
- * Makes the HTTP app a hybrid one: the RabbitMQ transport feeds the @EventPattern handlers, with
- * the app's global pipes, guards and filters. Resolves once the transport started connecting.
+ * Makes the HTTP app a hybrid one: the RabbitMQ transport (and the Redis one, when REDIS_URL is
+ * set) feeds the @EventPattern handlers, with the app's global pipes, guards and filters.
+ * Resolves once the transports started connecting.
  */
 export async function startIngest(app: INestApplication): Promise<AmqpServer> {
   const server = app.get(AmqpServer);
   app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
+  const redis = app.get<RedisServer | null>(RedisServer);
+  if (redis) app.connectMicroservice({ strategy: redis }, { inheritAppConfig: true });
   await app.startAllMicroservices();
   return server;
 }

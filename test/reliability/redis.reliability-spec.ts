@@ -1,0 +1,79 @@
+import { TestRedis } from '../support/redis';
+import { recordFigures } from './figures';
+import { FaultRig, FollowedUser, expectEachOnceInOrder, receivedAll, timeUntil } from './faults';
+
+const TOTAL = 10_000;
+/** 500 each: a reconnecting stream's gap never passes the replay limit (500), so no resync. */
+const USERS = Array.from({ length: 20 }, (_, i) => `redis-crash-${i}`);
+/** Short, so that the restarted Herald takes over what the killed one left pending soon. */
+const CLAIM_IDLE_MS = 1000;
+
+describe('Redis in: kill -9 in the middle of a burst', () => {
+  let redis: TestRedis;
+  let rig: FaultRig;
+
+  beforeAll(async () => {
+    redis = new TestRedis();
+    rig = await FaultRig.create({ ...redis.env, REDIS_CLAIM_IDLE_MS: String(CLAIM_IDLE_MS) });
+  });
+
+  afterAll(async () => {
+    await rig?.cleanup();
+    await redis?.close();
+  });
+
+  it('stores every entry once, acknowledges all, and clients get each once, in order', async () => {
+    const first = await rig.start();
+    const followed = USERS.map((userId) => new FollowedUser(userId));
+    await Promise.all(followed.map((user) => user.open(first.herald)));
+
+    // Half with an `id`, half keyed by their entry id only.
+    const pipeline = redis.client.pipeline();
+    for (let n = 0; n < TOTAL; n += 1) {
+      const body = {
+        ...(n % 2 === 0 && { id: `redis-crash-${n}` }),
+        type: 'burst',
+        recipients: { userIds: [USERS[n % USERS.length]] },
+        title: `#${n}`,
+      };
+      pipeline.xadd(redis.keys.stream, '*', 'message', JSON.stringify(body));
+    }
+    await pipeline.exec();
+    await timeUntil(async () => (await rig.stored()).rows >= 2_000, 60_000);
+    first.process.child.kill('SIGKILL');
+    await Promise.all(followed.map((user) => user.whenEnded()));
+    const atKill = await rig.stored();
+    const pendingAtKill = await redis.pending();
+    for (const user of followed) user.take();
+
+    const restarted = Date.now();
+    const second = await rig.start();
+    try {
+      await Promise.all(followed.map((user) => user.open(second.herald)));
+      await timeUntil(async () => (await rig.stored()).rows >= TOTAL, 60_000);
+      const restartToAllStoredMs = Date.now() - restarted;
+      await receivedAll(followed, TOTAL / USERS.length);
+      await timeUntil(async () => (await redis.pending()) === 0, 30_000);
+
+      const stored = await rig.stored();
+      expect(stored).toEqual({ rows: TOTAL, keys: TOTAL });
+      expect(await redis.dead()).toEqual([]);
+      const duplicated = await expectEachOnceInOrder(rig, followed);
+      recordFigures('Redis in: kill -9 mid-burst', {
+        entries: TOTAL,
+        users: USERS.length,
+        storedAtKill: atKill.rows,
+        pendingAtKill,
+        claimIdleMs: CLAIM_IDLE_MS,
+        restartToAllStoredMs,
+        stored: stored.rows,
+        lost: TOTAL - stored.keys,
+        duplicatedRows: stored.rows - stored.keys,
+        duplicatedDeliveries: duplicated,
+      });
+    } finally {
+      for (const user of followed) user.close();
+      await second.process.stop();
+    }
+  });
+});
