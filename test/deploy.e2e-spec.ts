@@ -162,6 +162,7 @@ describe('deploy/', () => {
         ...process.env,
         HERALD_LB_BIND: '127.0.0.1',
         HERALD_LB_PORT: '18080',
+        HERALD_LB_STATS_PORT: '18081',
         HERALD_1: '127.0.0.1:1',
         HERALD_2: '127.0.0.1:2',
         HERALD_3: '127.0.0.1:3',

@@ -163,6 +163,10 @@ export class FollowedUser {
 
   /** Times the server ended the stream and `follow` opened it again. */
   reopened = 0;
+  /** Each connection that went live: when, and the `X-Herald-Instance` that served it, if any. */
+  readonly connections: { at: number; instance?: string }[] = [];
+  /** How long it was without a live stream, each time one ended (ms). */
+  readonly gaps: number[] = [];
   private closed = false;
 
   /** Opens (or reopens, with Last-Event-ID) the stream; resolves once it is live. */
@@ -172,21 +176,50 @@ export class FollowedUser {
       token: await userToken(this.userId),
       lastEventId: this.lastEventId,
     });
+    if (client.status !== 200) {
+      client.close();
+      throw new Error(`${this.userId}: the stream answered ${client.status}`);
+    }
     this.seen = 0;
     this.client = client;
     await client.nextOf('unread-count');
+    const instance = client.response.headers['x-herald-instance'];
+    this.connections.push({ at: Date.now(), instance: instance as string | undefined });
     this.take();
   }
 
-  /** Opens the stream and, as a browser does, opens it again whenever the server ends it. */
-  async follow(herald: RunningHerald): Promise<void> {
+  /**
+   * Opens the stream and, as a browser does, opens it again whenever the server ends it: after
+   * the server's last `retry:` when `browserLike`, at once otherwise, and again after that delay
+   * (250 ms at least) while an attempt fails.
+   */
+  async follow(herald: RunningHerald, { browserLike = false } = {}): Promise<void> {
     await this.open(herald);
-    void this.whenEnded().then(() => {
+    void this.whenEnded().then(async () => {
       if (this.closed) return;
+      const ended = Date.now();
       this.reopened += 1;
-      this.follow(herald).catch(() => undefined); // what it then misses fails the test
+      this.take();
+      const retry = browserLike ? (this.lastRetry ?? 0) : 0;
+      for (let attempt = 0; !this.closed; attempt += 1) {
+        if (retry > 0 || attempt > 0) {
+          await new Promise((resolve) =>
+            setTimeout(resolve, Math.max(retry, attempt > 0 ? 250 : 0)),
+          );
+        }
+        try {
+          await this.follow(herald, { browserLike });
+          this.gaps.push(Date.now() - ended);
+          return;
+        } catch {
+          if (!browserLike) return; // what it then misses fails the test
+        }
+      }
     });
   }
+
+  /** The server's last `retry:`, as a browser keeps it. */
+  private lastRetry?: number;
 
   /** Collects what arrived so far; the stream position moves with every event. */
   take(): void {
@@ -194,6 +227,7 @@ export class FollowedUser {
     for (; this.seen < events.length; this.seen += 1) {
       const event = events[this.seen];
       if (event.id !== undefined) this.lastEventId = event.id;
+      if (event.retry !== undefined) this.lastRetry = event.retry;
       if (event.event === 'notification') this.ids.push((event.data as { id: string }).id);
       if (event.event === 'unread-count')
         this.unreadCount = (event.data as { count: number }).count;
