@@ -47,12 +47,17 @@ export class FaultRig {
   }
 
   /**
-   * Publishes `total` notifications, spread round-robin over `users`, as one confirmed burst:
-   * `id` is the idempotency key `<tag>-<n>`, `title` is `#<n>`.
+   * Publishes `total` notifications, spread round-robin over `users`, as one confirmed burst (to
+   * the broker at `url`): `id` is the idempotency key `<tag>-<n>`, `title` is `#<n>`.
    */
-  async publishBurst(tag: string, users: string[], total: number): Promise<void> {
+  async publishBurst(
+    tag: string,
+    users: string[],
+    total: number,
+    url = TEST_AMQP_URL,
+  ): Promise<void> {
     const topology = amqpTopology(this.config.amqp);
-    const connection = await connect(TEST_AMQP_URL);
+    const connection = await connect(url);
     try {
       const channel = await connection.createConfirmChannel();
       await assertTopology(channel, topology);
@@ -100,8 +105,8 @@ export class FaultRig {
   }
 
   /** Dead letters waiting (nothing should be dead-lettered by a fault). */
-  async deadLetters(): Promise<number> {
-    const connection = await connect(TEST_AMQP_URL);
+  async deadLetters(url = TEST_AMQP_URL): Promise<number> {
+    const connection = await connect(url);
     try {
       const channel = await connection.createChannel();
       const { messageCount } = await channel.checkQueue(
