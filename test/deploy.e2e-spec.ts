@@ -36,6 +36,7 @@ function manifests(): Map<string, Manifest> {
       readFileSync(join(DEPLOY, 'kubernetes', file), 'utf8'),
     )) {
       const manifest = document.toJS() as Manifest;
+      if (all.has(manifest.kind)) throw new Error(`two ${manifest.kind} manifests`);
       all.set(manifest.kind, manifest);
     }
   }
@@ -172,6 +173,9 @@ describe('deploy/', () => {
     expect([check.status, check.stderr]).toEqual([0, '']);
     const config = readFileSync(file, 'utf8');
     expect(config).toMatch(/option httpchk GET \/health\/ready/);
-    expect(config).toMatch(/timeout tunnel 1h/);
+    // A stream is a long response: the client and server timeouts are what end one.
+    expect(config).toMatch(/timeout client 1h/);
+    expect(config).toMatch(/timeout server 1h/);
+    expect(config).toMatch(/option forwardfor/);
   });
 });

@@ -63,9 +63,9 @@ describe.each(STORAGE_KINDS)('Redis in, on %s', (storage) => {
     expect(await titlesOf('twice', 2)).toEqual(['copy 0', 'after the copies']);
   });
 
-  it('is ready only while it reads the stream: /health/ready says so', async () => {
+  it('is ready while it reads the stream: /health/ready says so', async () => {
     const ready = await api(herald, 'GET', '/health/ready');
-    expect([ready.status, ready.body.info.redis]).toEqual([200, { status: 'up' }]);
+    expect([ready.status, ready.body.info.redis]).toEqual([200, { status: 'up', reading: true }]);
   });
 
   it('moves what can never be stored to the dead-letter stream with the reason', async () => {
@@ -108,6 +108,8 @@ describe.each(STORAGE_KINDS)('Redis in, on %s', (storage) => {
   it('pushes live events from pub/sub to connected recipients, never storing them', async () => {
     const token = await userToken('listener');
     const stream = await streams.live(herald, { token });
+    // Herald subscribes as it starts: wait until its pattern is in place.
+    await eventually(async () => expect(await redis.client.pubsub('NUMPAT')).toBeGreaterThan(0));
     await redis.publish('typing', {
       recipients: { userIds: ['listener'] },
       data: { conversation: 7 },
@@ -115,5 +117,27 @@ describe.each(STORAGE_KINDS)('Redis in, on %s', (storage) => {
     const live = await stream.nextOf('live');
     expect(live.data).toEqual({ type: 'typing', data: { conversation: 7 } });
     expect(await inbox('listener')).toEqual([]);
+  });
+});
+
+describe('Redis in, with Redis unreachable', () => {
+  let herald: RunningHerald;
+
+  beforeAll(async () => {
+    // Nothing listens on port 1: Herald serves HTTP and RabbitMQ, and says Redis is down.
+    herald = await startHerald({ storage: 'pglite', env: { REDIS_URL: 'redis://127.0.0.1:1' } });
+  });
+
+  afterAll(() => herald?.close());
+
+  it('stays ready (it serves streams and RabbitMQ), saying it does not read Redis', async () => {
+    const ready = await api(herald, 'GET', '/health/ready');
+    expect([ready.status, ready.body.info?.redis?.reading, ready.body.info?.rabbitmq]).toEqual([
+      200,
+      false,
+      { status: 'up' },
+    ]);
+    const metrics = await api(herald, 'GET', '/metrics');
+    expect(metrics.body).toMatch(/^herald_redis_reading 0$/m);
   });
 });

@@ -70,8 +70,8 @@ export class HealthController {
   }
 
   /**
-   * 200 when storage answers and the RabbitMQ consumer runs (and the Redis one, when REDIS_URL is
-   * set); 503 otherwise, which takes the
+   * 200 when storage answers and the RabbitMQ consumer runs (with REDIS_URL, whether Redis is read
+   * is reported beside, without failing it); 503 otherwise, which takes the
    * instance out of a load balancer until it recovers by itself (it reconnects every second).
    */
   @Get('ready')
@@ -109,11 +109,16 @@ export class HealthController {
     }
   }
 
+  /**
+   * Redis is an optional way in: an instance that cannot read it still serves its streams and
+   * RabbitMQ, so it stays in rotation; the answer says whether it reads (and the metric
+   * herald_redis_reading).
+   */
   private redisConsumer(redis: RedisServer): HealthIndicatorResult {
     const indicator = this.indicators.check('redis');
     return redis.consuming
-      ? indicator.up()
-      : indicator.down({ message: 'not connected, or not reading the stream yet' });
+      ? indicator.up({ reading: true })
+      : indicator.up({ reading: false, message: 'not connected, or not reading the stream yet' });
   }
 
   private broker(): HealthIndicatorResult {

@@ -1,22 +1,11 @@
-import { createServer } from 'node:net';
+import { freePortPair } from '../support/ports';
 import { recordFigures } from './figures';
 import { FaultRig, FollowedUser, expectEachOnceInOrder, receivedAll, timeUntil } from './faults';
-import { RabbitCluster } from './rabbit-cluster';
+import { DIST_OFFSET, RabbitCluster } from './rabbit-cluster';
 
 const TOTAL = 20_000;
 /** 500 each: a reconnecting stream's gap never passes the replay limit (500), so no resync. */
 const USERS = Array.from({ length: 40 }, (_, i) => `cluster-${i}`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * A three-node RabbitMQ cluster with quorum queues; Herald knows all three nodes (AMQP_URL) and
@@ -27,12 +16,9 @@ describe('a RabbitMQ node stops under a burst (three-node cluster, quorum queues
   let rig: FaultRig;
 
   beforeAll(async () => {
+    // AMQP ports, and distribution ports DIST_OFFSET above them: both must be free.
     const ports: number[] = [];
-    // AMQP ports, and distribution ports 20,000 above them: both must be free.
-    while (ports.length < 3) {
-      const port = await freePort();
-      if (port < 45_000) ports.push(port);
-    }
+    while (ports.length < 3) ports.push(await freePortPair(DIST_OFFSET));
     cluster = await RabbitCluster.start(ports);
     rig = await FaultRig.create({ AMQP_URL: cluster.urls.join(','), AMQP_QUEUE_TYPE: 'quorum' });
   }, 180_000);
@@ -51,13 +37,16 @@ describe('a RabbitMQ node stops under a burst (three-node cluster, quorum queues
       // Published through the last node, which stays up.
       const publishing = rig.publishBurst('cluster', USERS, TOTAL, cluster.urls[2]);
       await timeUntil(async () => (await rig.stored()).rows >= 3_000, 60_000);
-      const stoppedAt = Date.now();
       const atStop = await rig.stored();
-      await cluster.stopNode(0); // the node Herald is connected to (AMQP_URL's first)
+      // Readiness, watched from before the stop: it must go down, then up again by itself.
       const ready = async () =>
         (await fetch(`${herald.url}/health/ready`).catch(() => undefined))?.status === 200;
-      await timeUntil(async () => !(await ready()), 30_000);
-      await timeUntil(ready, 60_000);
+      const stoppedAt = Date.now();
+      const recovered = timeUntil(async () => !(await ready()), 30_000).then(() =>
+        timeUntil(ready, 60_000),
+      );
+      await cluster.stopNode(0); // the node Herald is connected to (AMQP_URL's first)
+      await recovered;
       const consumingAgainMs = Date.now() - stoppedAt;
       await publishing;
       await timeUntil(async () => (await rig.stored()).keys >= TOTAL, 120_000);

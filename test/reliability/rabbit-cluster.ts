@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { timeUntil } from './faults';
 
 const RABBITMQ_BIN = '/usr/lib/rabbitmq/bin';
+/** A node's distribution (Erlang) port is its AMQP port plus this. */
+export const DIST_OFFSET = 20_000;
 
 /**
  * A RabbitMQ cluster of three nodes on this machine, beside the machine's own broker: node names,
@@ -35,15 +37,20 @@ export class RabbitCluster {
     writeFileSync(join(dir, 'enabled_plugins'), '[].');
     const nodes = ports.map((port, i) => ({ name: `herald-${id}-${i}@localhost`, port }));
     const cluster = new RabbitCluster(dir, nodes);
-    for (const node of nodes) cluster.startNode(node);
-    for (const node of nodes) await cluster.awaitNode(node.name);
-    const [first, ...others] = nodes;
-    for (const node of others) {
-      await cluster.ctl(node.name, 'stop_app');
-      await cluster.ctl(node.name, 'join_cluster', first.name);
-      await cluster.ctl(node.name, 'start_app');
+    try {
+      for (const node of nodes) cluster.startNode(node);
+      for (const node of nodes) await cluster.awaitNode(node.name);
+      const [first, ...others] = nodes;
+      for (const node of others) {
+        await cluster.ctl(node.name, 'stop_app');
+        await cluster.ctl(node.name, 'join_cluster', first.name);
+        await cluster.ctl(node.name, 'start_app');
+      }
+      return cluster;
+    } catch (error) {
+      await cluster.stop(); // no node left running when it could not be formed
+      throw error;
     }
-    return cluster;
   }
 
   /** Stops a node's Erlang VM: its connections drop, its queue replicas go away. */
@@ -73,7 +80,7 @@ export class RabbitCluster {
         ...this.env(),
         RABBITMQ_NODENAME: name,
         RABBITMQ_NODE_PORT: String(port),
-        RABBITMQ_DIST_PORT: String(port + 20_000),
+        RABBITMQ_DIST_PORT: String(port + DIST_OFFSET),
         RABBITMQ_CONFIG_FILE: config,
         RABBITMQ_MNESIA_BASE: join(base, 'mnesia'),
         RABBITMQ_LOG_BASE: join(base, 'log'),

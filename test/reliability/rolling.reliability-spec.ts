@@ -1,11 +1,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { connect } from 'amqplib';
 import { HeraldProcess, startHeraldProcess } from '../../bench/support/herald-process';
 import { amqpTopology, assertTopology } from '../../src/messaging/amqp-topology';
 import { TEST_AMQP_URL } from '../support/amqp';
 import type { RunningHerald } from '../support/herald';
+import { freePort } from '../support/ports';
 import { recordFigures } from './figures';
 import { FaultRig, FollowedUser, expectEachOnceInOrder, timeUntil } from './faults';
 
@@ -14,18 +14,6 @@ const USERS = Array.from({ length: 30 }, (_, i) => `rolling-${i}`);
 /** Notifications a second while the instances restart, spread over the users. */
 const RATE = 100;
 const HAPROXY_CONFIG = join(__dirname, '..', '..', 'deploy', 'haproxy.cfg');
-
-/** A port nothing listens on now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -83,9 +71,12 @@ describe('rolling restart of three instances behind HAProxy', () => {
         HERALD_LB_STATS_PORT: String(statsPort),
         ...Object.fromEntries(ports.map((port, i) => [`HERALD_${i + 1}`, `127.0.0.1:${port}`])),
       },
-      stdio: 'ignore',
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
+    let complaints = '';
+    haproxy.stderr!.on('data', (chunk: Buffer) => (complaints += chunk.toString()));
     await timeUntil(async () => {
+      if (haproxy.exitCode !== null) throw new Error(`haproxy exited: ${complaints}`);
       const states = await serverStates(statsPort).catch(() => new Map<string, string>());
       return states.size === INSTANCES && [...states.values()].every((state) => state === 'UP');
     }, 30_000);
@@ -143,20 +134,27 @@ describe('rolling restart of three instances behind HAProxy', () => {
       }
     })();
 
-    /** Per instance: from its SIGTERM until HAProxy sees its successor up. */
-    const windows: { name: string; from: number; to: number; drainMs: number }[] = [];
-    for (let i = 0; i < INSTANCES; i += 1) {
-      const name = `herald-${i + 1}`;
-      const from = Date.now();
-      await instances[i].stop(); // SIGTERM: readiness 503, streams end with a retry, then exit
-      const drainMs = Date.now() - from;
-      instances[i] = await startInstance(i);
-      await upInHaproxy(name);
-      windows.push({ name, from, to: Date.now(), drainMs });
+    /**
+     * Per instance: from its SIGTERM until its successor listens (`away`: nobody may be served by
+     * it meanwhile), and until HAProxy sees it up.
+     */
+    const windows: { name: string; from: number; away: number; to: number; drainMs: number }[] = [];
+    try {
+      for (let i = 0; i < INSTANCES; i += 1) {
+        const name = `herald-${i + 1}`;
+        const from = Date.now();
+        await instances[i].stop(); // SIGTERM: readiness 503, streams end with a retry, then exit
+        const drainMs = Date.now() - from;
+        instances[i] = await startInstance(i);
+        const away = Date.now();
+        await upInHaproxy(name);
+        windows.push({ name, from, away, to: Date.now(), drainMs });
+      }
+    } finally {
+      loading = false;
+      await load;
+      await connection.close();
     }
-    loading = false;
-    await load;
-    await connection.close();
 
     await timeUntil(async () => (await rig.stored()).keys >= published, 60_000);
     // User u gets every USERS.length-th notification, from the u-th.
@@ -173,7 +171,7 @@ describe('rolling restart of three instances behind HAProxy', () => {
     // Draining moved clients: while an instance was away, nobody connected to it.
     const connections = followed.flatMap((user) => user.connections);
     const misplaced = connections.filter(({ at, instance }) =>
-      windows.some((window) => instance === window.name && at > window.from && at < window.to),
+      windows.some((window) => instance === window.name && at > window.from && at < window.away),
     );
     expect(misplaced).toEqual([]);
     const moved = windows.map(
