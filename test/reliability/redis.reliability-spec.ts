@@ -82,3 +82,74 @@ describe('Redis in: kill -9 in the middle of a burst', () => {
     }
   });
 });
+
+describe('Redis in: an instance stops (SIGTERM) in the middle of a burst', () => {
+  /** Longer than the test may take: what the stopped one held must come back by hand-back. */
+  const LONG_IDLE_MS = 60_000;
+  let redis: TestRedis;
+  let rig: FaultRig;
+
+  beforeAll(async () => {
+    redis = new TestRedis();
+    rig = await FaultRig.create({ ...redis.env, REDIS_CLAIM_IDLE_MS: String(LONG_IDLE_MS) });
+  });
+
+  afterAll(async () => {
+    await rig?.cleanup();
+    await redis?.close();
+  });
+
+  it('leaves what it had not stored to the other instance at once, long before it would idle out', async () => {
+    const first = await rig.start();
+    const second = await rig.start();
+    try {
+      const pipeline = redis.client.pipeline();
+      for (let n = 0; n < TOTAL; n += 1) {
+        const body = {
+          id: `redis-stop-${n}`,
+          type: 'burst',
+          recipients: { userIds: [USERS[n % USERS.length]] },
+          title: `#${n}`,
+        };
+        pipeline.xadd(redis.keys.stream, '*', 'message', JSON.stringify(body));
+      }
+      await pipeline.exec();
+      // Once the first instance holds entries it has read and not stored.
+      const heldByFirst = async () => {
+        const [, , , consumers] = (await redis.client.xpending(redis.keys.stream, 'herald')) as [
+          number,
+          string,
+          string,
+          [string, string][] | null,
+        ];
+        const mine = (consumers ?? []).find(([name]) =>
+          name.includes(`-${first.process.child.pid}-`),
+        );
+        return Number(mine?.[1] ?? 0);
+      };
+      await timeUntil(
+        async () => (await rig.stored()).rows >= 2_000 && (await heldByFirst()) > 0,
+        60_000,
+      );
+      const stopped = Date.now();
+      await first.process.stop(); // SIGTERM: reads stop, what is held is handed back
+      const allStoredMs = await timeUntil(async () => (await rig.stored()).rows >= TOTAL, 30_000);
+      await timeUntil(async () => (await redis.pending()) === 0, 30_000);
+      expect(await rig.stored()).toEqual({ rows: TOTAL, keys: TOTAL });
+      expect(await redis.dead()).toEqual([]);
+      const handedBack = Number(/Left (\d+) Redis entries/.exec(first.process.output())?.[1] ?? 0);
+      expect(handedBack).toBeGreaterThan(0);
+      recordFigures('Redis in: SIGTERM mid-burst, two instances', {
+        entries: TOTAL,
+        claimIdleMs: LONG_IDLE_MS,
+        allStoredAfterStopMs: Date.now() - stopped,
+        waitedAfterStopMs: allStoredMs,
+        handedBack,
+        lost: 0,
+      });
+    } finally {
+      await first.process.stop();
+      await second.process.stop();
+    }
+  });
+});
