@@ -136,11 +136,26 @@ describe('deploy/', () => {
     const schema = JSON.parse(readFileSync(COMPOSE_SCHEMA, 'utf8'), (key, value: unknown) =>
       (key === 'id' || key === '$schema') && typeof value === 'string' ? undefined : value,
     ) as object;
-    const validate = new Ajv2019({ strict: false, allErrors: true }).compile(schema);
+    // The schema's own formats, as the Compose specification writes them: "1m30s",
+    // "8000-8010/tcp", "127.0.0.1:3000:3000", "10.5.0.0/16".
+    const range = String.raw`\d+(-\d+)?`;
+    const protocol = String.raw`(/(tcp|udp|sctp))?`;
+    const formats = {
+      duration: /^(\d+(\.\d+)?(us|ms|s|m|h))+$/,
+      expose: new RegExp(`^${range}${protocol}$`),
+      ports: new RegExp(
+        String.raw`^(([\d.]+:|\[[\da-fA-F:]+\]:)?(${range})?:)?${range}${protocol}$`,
+      ),
+      subnet_ip_address: /^[\da-fA-F.:]+\/\d{1,3}$/,
+    };
+    const validate = new Ajv2019({ strict: false, allErrors: true, formats }).compile(schema);
 
     it('is a valid Compose file (the Compose specification schema), and the check can fail', () => {
       expect([validate(compose), validate.errors ?? []]).toEqual([true, []]);
       expect(validate({ ...compose, services: { herald: { ports: 'all of them' } } })).toBe(false);
+      expect(validate({ ...compose, services: { herald: { ports: ['http:3000'] } } })).toBe(false);
+      const slow = { ...compose.services.herald.healthcheck, interval: 'five seconds' };
+      expect(validate({ ...compose, services: { herald: { healthcheck: slow } } })).toBe(false);
     });
 
     it('runs Herald with RabbitMQ, PostgreSQL and Redis, healthy before it starts', () => {
