@@ -210,20 +210,24 @@ describe("HeraldClient with stream: 'cookie'", () => {
   });
 
   it(`goes over to tickets after ${COOKIE_ATTEMPTS} sessions that opened no stream`, async () => {
-    const warnings: string[] = [];
+    // The client is ESM, where Jest's `jest` object is not a global: console.warn by hand.
+    const warnings: unknown[][] = [];
     const warn = console.warn;
-    console.warn = (message: string) => warnings.push(message);
+    console.warn = (...args: unknown[]) => warnings.push(args);
     const inbox = client();
-    inbox.connect();
-    for (let attempt = 1; attempt <= COOKIE_ATTEMPTS; attempt += 1) {
-      await sessionAnswered();
-      calls = calls.filter((call) => call !== 'POST /api/v1/stream/session');
-      FakeSource.made[attempt - 1].refuse(); // e.g. 401: the browser did not send the cookie
+    try {
+      inbox.connect();
+      for (let attempt = 1; attempt <= COOKIE_ATTEMPTS; attempt += 1) {
+        await sessionAnswered();
+        calls = calls.filter((call) => call !== 'POST /api/v1/stream/session');
+        FakeSource.made[attempt - 1].refuse(); // e.g. 401: the browser did not send the cookie
+      }
+      while (!calls.includes('POST /api/v1/stream/tickets')) await settle();
+      expect(FakeSource.made).toHaveLength(COOKIE_ATTEMPTS);
+      expect(warnings).toEqual([[expect.stringContaining('using stream tickets')]]);
+    } finally {
+      inbox.close();
+      console.warn = warn;
     }
-    while (!calls.includes('POST /api/v1/stream/tickets')) await settle();
-    expect(FakeSource.made).toHaveLength(COOKIE_ATTEMPTS);
-    expect(warnings).toEqual([expect.stringContaining('using stream tickets')]);
-    inbox.close();
-    console.warn = warn;
   });
 });
