@@ -308,9 +308,14 @@ describe.each(STORAGE_KINDS)('inbox v1.1 on %s', (storage) => {
 
     const put = await api(herald, 'PUT', '/api/v1/preferences', {
       token,
-      body: { mutedCategories: ['social'], locale: 'pt-br' },
+      body: { mutedCategories: ['social'], locale: 'pt-br', timeZone: 'america/sao_paulo' },
     });
-    expect(put.body).toEqual({ mutedTypes: [], mutedCategories: ['social'], locale: 'pt-BR' });
+    expect(put.body).toEqual({
+      mutedTypes: [],
+      mutedCategories: ['social'],
+      locale: 'pt-BR',
+      timeZone: 'America/Sao_Paulo',
+    });
     expect((await api(herald, 'GET', '/api/v1/preferences', { token })).body).toEqual(put.body);
     await storeNotifications(herald, { userIds: [userId], category: 'social' });
     const [critical] = await storeNotifications(herald, {
@@ -323,7 +328,12 @@ describe.each(STORAGE_KINDS)('inbox v1.1 on %s', (storage) => {
 
     // PUT replaces: what it leaves out goes back to its default.
     const reset = await api(herald, 'PUT', '/api/v1/preferences', { token, body: {} });
-    expect(reset.body).toEqual({ mutedTypes: [], mutedCategories: [], locale: null });
+    expect(reset.body).toEqual({
+      mutedTypes: [],
+      mutedCategories: [],
+      locale: null,
+      timeZone: null,
+    });
     for (const body of [{ locale: 'not a locale' }, { mutedCategories: ['A'] }]) {
       expect((await api(herald, 'PUT', '/api/v1/preferences', { token, body })).status).toBe(400);
     }

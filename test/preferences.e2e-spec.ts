@@ -33,20 +33,31 @@ describe.each(STORAGE_KINDS)('preferences on %s', (storage) => {
       token,
       body: { mutedTypes: ['digest'] },
     });
-    // v1.1: the preferences also hold mutedCategories and locale.
-    const stored = { mutedTypes: ['digest'], mutedCategories: [], locale: null };
+    // v1.1: the preferences also hold mutedCategories and locale; Herald adds timeZone.
+    const stored = { mutedTypes: ['digest'], mutedCategories: [], locale: null, timeZone: null };
     expect(again.body).toEqual(stored);
     expect((await api(herald, 'GET', '/api/v1/preferences', { token })).body).toEqual(stored);
     const other = await api(herald, 'GET', '/api/v1/preferences', {
       token: await userToken('prefs', { tenant: 'acme' }),
     });
-    expect(other.body).toEqual({ mutedTypes: [], mutedCategories: [], locale: null });
+    expect(other.body).toEqual({
+      mutedTypes: [],
+      mutedCategories: [],
+      locale: null,
+      timeZone: null,
+    });
   });
 
   it.each([
     [{ mutedTypes: ['bad type'] }, 'mutedTypes must hold types or prefixes like "promo.*"'],
     [{ mutedTypes: 'promo.*' }, 'mutedTypes must be an array'],
     [{ mutedTypes: ['a', 'a'] }, "All mutedTypes's elements must be unique"],
+    [
+      { timeZone: 'Mars/Olympus_Mons' },
+      'timeZone must be an IANA time zone such as "Europe/Berlin"',
+    ],
+    [{ timeZone: 'x'.repeat(65) }, 'timeZone must be shorter than or equal to 64 characters'],
+    [{ timeZone: 5 }, 'timeZone must be a string'],
   ])('answers 400 naming the field for %j', async (body, message) => {
     const response = await api(herald, 'PUT', '/api/v1/preferences', {
       token: await userToken('prefs-bad'),

@@ -35,13 +35,14 @@ describe.each(STORAGE_KINDS)('templates on %s', (storage) => {
   let admin: string;
   const streams = new TestStreams();
   let user = 0;
-  /** A user of the test's own, their token, and their locale preference when given. */
-  const someone = async (locale?: string) => {
+  /** A user of the test's own, their token, and their locale and time zone when given. */
+  const someone = async (locale?: string, timeZone?: string) => {
     user += 1;
     const id = `tpl-${user}`;
     const token = await userToken(id);
-    if (locale) {
-      const set = await api(herald, 'PUT', '/api/v1/preferences', { token, body: { locale } });
+    if (locale || timeZone) {
+      const body = { locale, timeZone };
+      const set = await api(herald, 'PUT', '/api/v1/preferences', { token, body });
       expect(set.status).toBe(200);
     }
     return { id, token };
@@ -178,6 +179,34 @@ describe.each(STORAGE_KINDS)('templates on %s', (storage) => {
       token: admin,
     });
     expect(operator.body.tenantId).toBe('acme');
+  });
+
+  it("writes dates in each recipient's time zone preference", async () => {
+    const reminder = {
+      defaultLocale: 'en',
+      locales: {
+        en: { title: '{event} on {at, date, medium} at {at, time, short}' },
+        de: { title: '{event} am {at, date, medium} um {at, time, short}' },
+      },
+    };
+    expect((await put('event.reminder', reminder)).status).toBe(200);
+    const tokyo = await someone(undefined, 'asia/tokyo');
+    const berlin = await someone('de', 'Europe/Berlin');
+    const angeleno = await someone(undefined, 'America/Los_Angeles');
+    await publish('tpl-zones', {
+      template: 'event.reminder',
+      recipients: { userIds: [tokyo.id, berlin.id, angeleno.id] },
+      data: { event: 'Launch', at: '2027-01-01T02:00:00Z' },
+    });
+    const title = async (token: string) =>
+      eventually(async () => {
+        const [newest] = await inbox(token);
+        expect(newest).toBeDefined();
+        return newest.title.replace(/\s/g, ' ');
+      });
+    expect(await title(tokyo.token)).toBe('Launch on Jan 1, 2027 at 11:00 AM');
+    expect(await title(berlin.token)).toBe('Launch am 1. Jan. 2027 um 03:00');
+    expect(await title(angeleno.token)).toBe('Launch on Dec 31, 2026 at 6:00 PM');
   });
 
   it("renders each recipient's locale (message, preference, nearest, default) and stores it rendered", async () => {

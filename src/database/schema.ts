@@ -150,6 +150,7 @@ export const preferences = pgTable(
     mutedTypes: jsonb('muted_types').$type<string[]>().notNull().default([]),
     mutedCategories: jsonb('muted_categories').$type<string[]>().notNull().default([]),
     locale: text('locale'),
+    timeZone: text('time_zone'),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.userId] })],

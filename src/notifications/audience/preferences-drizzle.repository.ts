@@ -19,21 +19,22 @@ export class PreferencesDrizzleRepository extends PreferencesRepository {
       mutedTypes: row?.mutedTypes ?? [],
       mutedCategories: row?.mutedCategories ?? [],
       locale: row?.locale ?? null,
+      timeZone: row?.timeZone ?? null,
     };
   }
 
   async set(recipient: Recipient, preferences: Preferences): Promise<Preferences> {
-    const { mutedTypes, mutedCategories, locale } = preferences;
+    const { mutedTypes, mutedCategories, locale, timeZone } = preferences;
     await this.database.run((db) =>
       db
         .insert(table)
-        .values({ ...this.keyOf(recipient), mutedTypes, mutedCategories, locale })
+        .values({ ...this.keyOf(recipient), mutedTypes, mutedCategories, locale, timeZone })
         .onConflictDoUpdate({
           target: [table.tenantId, table.userId],
-          set: { mutedTypes, mutedCategories, locale, updatedAt: sql`now()` },
+          set: { mutedTypes, mutedCategories, locale, timeZone, updatedAt: sql`now()` },
         }),
     );
-    return { mutedTypes, mutedCategories, locale };
+    return { mutedTypes, mutedCategories, locale, timeZone };
   }
 
   async deliveryOf(recipients: Recipient[]): Promise<Map<string, DeliveryPreferences>> {
@@ -53,7 +54,10 @@ export class PreferencesDrizzleRepository extends PreferencesRepository {
       rows
         .filter(
           (row) =>
-            row.mutedTypes.length > 0 || row.mutedCategories.length > 0 || row.locale !== null,
+            row.mutedTypes.length > 0 ||
+            row.mutedCategories.length > 0 ||
+            row.locale !== null ||
+            row.timeZone !== null,
         )
         .map((row) => [
           recipientKey({ tenantId: row.tenantId || null, userId: row.userId }),
@@ -61,6 +65,7 @@ export class PreferencesDrizzleRepository extends PreferencesRepository {
             mutedTypes: row.mutedTypes,
             mutedCategories: row.mutedCategories,
             locale: row.locale,
+            timeZone: row.timeZone,
           },
         ]),
     );

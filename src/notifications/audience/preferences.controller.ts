@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { canonicalLocale } from '../../common/locale';
+import { canonicalTimeZone } from '../../common/time-zone';
 import type { AuthenticatedUser } from '../../auth/authenticated-user';
 import { CurrentUser } from '../../auth/current-user.decorator';
 import { ApiErrors } from '../../openapi/api-errors';
@@ -26,7 +27,7 @@ export class PreferencesController {
 
   @Put()
   @ApiOperation({
-    summary: 'Replace the preferences: muted types and categories, locale',
+    summary: 'Replace the preferences: muted types and categories, locale, time zone',
     description:
       'A field left out goes back to its default. `critical` notifications still arrive.',
   })
@@ -40,6 +41,7 @@ export class PreferencesController {
       mutedTypes: body.mutedTypes ?? [],
       mutedCategories: body.mutedCategories ?? [],
       locale: canonicalLocale(body.locale),
+      timeZone: canonicalTimeZone(body.timeZone),
     });
   }
 }

@@ -219,6 +219,9 @@ export class PreferencesResponse implements Preferences {
 
   @ApiProperty({ type: String, nullable: true, example: 'de' })
   locale: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'Europe/Berlin' })
+  timeZone: string | null;
 }
 
 export class TopicsResponse implements TopicsPage {

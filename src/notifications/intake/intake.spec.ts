@@ -198,6 +198,7 @@ describe('Intake', () => {
       mutedTypes: ['promo.*'],
       mutedCategories: [],
       locale: null,
+      timeZone: null,
     });
     const [promo, critical, other] = await service.create([
       command({ type: 'promo.weekly', recipients: { userIds: ['quiet', 'loud'] } }),
@@ -316,11 +317,12 @@ describe('Intake', () => {
     expect(scheduled.entries[0].command).toMatchObject({ id: 'k', recipients: { userIds: ['a'] } });
   });
   describe('with a template', () => {
-    const prefer = (userId: string, locale: string) =>
+    const prefer = (userId: string, locale: string | null, timeZone: string | null = null) =>
       preferences.delivery.set(recipientKey({ userId, tenantId: null }), {
         mutedTypes: [],
         mutedCategories: [],
         locale,
+        timeZone,
       });
 
     beforeEach(async () => {
@@ -369,6 +371,37 @@ describe('Intake', () => {
         ['french', 'en', '1 new comment on Roadmap', 'kept where the locale has none', reply],
         ['anyone', 'en', '1 new comment on Roadmap', 'kept where the locale has none', reply],
         ['austrian', 'pl', '5 nowych komentarzy', null, []],
+      ]);
+    });
+
+    it("writes dates in each recipient's time zone, else the server's", async () => {
+      await templates.put(
+        { tenantId: null, name: 'meeting' },
+        {
+          defaultLocale: 'en',
+          locales: {
+            en: { title: '{topic} at {start, time, short}' },
+            de: { title: '{topic} um {start, time, short}' },
+          },
+        },
+      );
+      prefer('tokyo', null, 'Asia/Tokyo');
+      prefer('berlin', 'de', 'Europe/Berlin');
+      prefer('berlin-en', null, 'Europe/Berlin');
+      const start = '2026-07-01T09:30:00Z';
+      await service.create([
+        command({
+          template: 'meeting',
+          data: { topic: 'Standup', start },
+          recipients: { userIds: ['tokyo', 'berlin', 'berlin-en', 'anyone'] },
+        }),
+      ]);
+      const server = new Intl.DateTimeFormat('en', { timeStyle: 'short' }).format(new Date(start));
+      expect(stored.map((n) => [n.userId, n.title.replace(/\s/g, ' ')])).toEqual([
+        ['tokyo', 'Standup at 6:30 PM'],
+        ['berlin', 'Standup um 11:30'],
+        ['berlin-en', 'Standup at 11:30 AM'],
+        ['anyone', `Standup at ${server.replace(/\s/g, ' ')}`],
       ]);
     });
 

@@ -16,7 +16,7 @@ import { DeliveryPreferences, PreferencesRepository } from '../audience/preferen
 import { ScheduledRepository } from '../scheduling/scheduled.repository';
 import { canonicalLocale } from '../../common/locale';
 import { TemplateError } from '../templates/template';
-import { groupStart, TemplatedMessage } from '../templates/templated-message';
+import { groupStart, Reader, TemplatedMessage } from '../templates/templated-message';
 import { templateKeyOf, Templates } from '../templates/templates';
 
 /**
@@ -31,6 +31,8 @@ export const TRANSACTION_RECIPIENTS = 500;
 export const FAN_OUT_PAGE = TRANSACTION_RECIPIENTS;
 /** Fan-out pages being stored at once, each in its own transaction. */
 const FAN_OUT_IN_FLIGHT = 2;
+/** A recipient who set no locale or time zone: the template's default, the server's zone. */
+const NO_PREFERENCE: Reader = { locale: null, timeZone: null };
 
 /** A command whose idempotency key was fixed when it arrived (NotificationBatcher.store). */
 export type KeyedCommand = CreateNotificationCommand & { id: string };
@@ -227,7 +229,7 @@ export class Intake {
       const message = templated[index];
       if (!message) return kept;
       return kept.map((draft) =>
-        message.render(draft, delivery.get(recipientKey(draft.recipient))?.locale ?? null),
+        message.render(draft, delivery.get(recipientKey(draft.recipient)) ?? NO_PREFERENCE),
       );
     });
     const stored: StoredDraft[] = [];

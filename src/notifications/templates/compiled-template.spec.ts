@@ -109,6 +109,44 @@ describe('CompiledTemplate', () => {
     });
   });
 
+  it("writes dates and times in the reader's time zone, whatever their style", () => {
+    const due = CompiledTemplate.compile('due', {
+      defaultLocale: 'en',
+      locales: {
+        en: {
+          title: 'Due {day, date, short} at {day, time, short}',
+          body: '{day, date} · {day, date, ::EEEEHHmm} · {n, plural, one {# item} other {# items}}',
+        },
+      },
+    });
+    const data = { day: '2026-12-24T23:30:00Z', n: 2 };
+    const spaced = (text: string) => text.replace(/\s/g, ' ');
+    const inZone = (zone: string) => {
+      const { title, body } = due.render('en', data, null, zone);
+      return [spaced(title), spaced(body!)];
+    };
+    expect(due.usesDates).toBe(true);
+    expect(inZone('Asia/Tokyo')).toEqual([
+      'Due 12/25/26 at 8:30 AM',
+      '12/25/2026 · Friday 08:30 · 2 items',
+    ]);
+    expect(inZone('America/New_York')).toEqual([
+      'Due 12/24/26 at 6:30 PM',
+      '12/24/2026 · Thursday 18:30 · 2 items',
+    ]);
+    expect(inZone('+05:30')[0]).toBe('Due 12/25/26 at 5:00 AM');
+    // A zone Intl no longer knows (stored before an ICU update): the server's, never a failure.
+    expect(due.renderSafely('en', data, null, 'Mars/Olympus_Mons')).toEqual(
+      due.render('en', data, null),
+    );
+    // Without a zone, the server's (TZ), as before.
+    const server = new Intl.DateTimeFormat('en', { dateStyle: 'short' }).format(new Date(data.day));
+    expect(due.render('en', data, null).title).toContain(server);
+    // A template that writes no date renders the same in every zone.
+    expect(template.usesDates).toBe(false);
+    expect(template.render('en', {}, null, 'Asia/Tokyo')).toEqual(template.render('en', {}, null));
+  });
+
   it('falls back to the default locale where another cannot format the data', () => {
     const price = CompiledTemplate.compile('price', {
       defaultLocale: 'en',

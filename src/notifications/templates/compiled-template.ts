@@ -5,7 +5,8 @@ import {
   TYPE,
 } from '@formatjs/icu-messageformat-parser';
 import { match } from '@formatjs/intl-localematcher';
-import { IntlMessageFormat } from 'intl-messageformat';
+import { type Formatters, IntlMessageFormat } from 'intl-messageformat';
+import { canonicalTimeZone } from '../../common/time-zone';
 import type { TemplateDefinition, TemplateStrings } from './template';
 
 /** Limits of what a template renders: those of a message's own fields. */
@@ -15,6 +16,8 @@ export const RENDERED_LIMITS = { title: 500, body: 10_000, label: 64 } as const;
 const GIVEN = ['count', 'actors'] as const;
 /** Resolved locales kept per template (one per distinct requested locale). */
 const LOCALE_CACHE = 256;
+/** Locales compiled for a time zone kept per template (one per locale and zone read in). */
+const ZONED_CACHE = 256;
 /** Plain text: `<b>` is text, not a tag to fill. */
 const PARSING: ParserOptions = { ignoreTag: true, requiresOtherClause: true };
 
@@ -36,6 +39,13 @@ export interface Rendered {
   labels: Record<string, string>;
 }
 
+/** A locale's strings, parsed. */
+interface ParsedStrings {
+  title: MessageFormatElement[];
+  body: MessageFormatElement[] | null;
+  labels: [string, MessageFormatElement[]][];
+}
+
 interface CompiledStrings {
   title: IntlMessageFormat;
   body: IntlMessageFormat | null;
@@ -50,14 +60,23 @@ interface CompiledStrings {
 export class CompiledTemplate {
   private readonly resolved = new Map<string, string>();
   private readonly lists = new Map<string, Intl.ListFormat>();
+  /** In the server's time zone, by locale. */
+  private readonly strings = new Map<string, CompiledStrings>();
+  /** In a recipient's time zone, by zone and locale. */
+  private readonly zoned = new Map<string, CompiledStrings>();
+  /** Whether any locale writes a date or time: the only text a time zone changes. */
+  readonly usesDates: boolean;
 
   private constructor(
     readonly name: string,
     readonly defaultLocale: string,
-    private readonly strings: Map<string, CompiledStrings>,
+    private readonly parsed: Map<string, ParsedStrings>,
     /** Every argument any locale uses, but those Herald gives (GIVEN). */
     private readonly needs: Map<string, ArgumentKind>,
-  ) {}
+  ) {
+    for (const [locale, strings] of parsed) this.strings.set(locale, compiled(locale, strings));
+    this.usesDates = [...needs.values()].includes('date');
+  }
 
   /**
    * Why a definition cannot be stored: each string that does not parse as ICU MessageFormat, by
@@ -79,22 +98,22 @@ export class CompiledTemplate {
 
   /** Compiles a definition that problemsOf() found none in. */
   static compile(name: string, definition: TemplateDefinition): CompiledTemplate {
-    const strings = new Map<string, CompiledStrings>();
+    const parsed = new Map<string, ParsedStrings>();
     const needs = new Map<string, ArgumentKind>();
+    const parseUsing = (text: string) => {
+      const ast = parse(text, PARSING);
+      collectArguments(ast, needs);
+      return ast;
+    };
     for (const [locale, source] of Object.entries(definition.locales)) {
-      const compile = (text: string) => {
-        const ast = parse(text, PARSING);
-        collectArguments(ast, needs);
-        return new IntlMessageFormat(ast, locale, undefined, { ignoreTag: true });
-      };
-      strings.set(locale, {
-        title: compile(source.title),
-        body: source.body === undefined ? null : compile(source.body),
-        labels: Object.entries(source.actions ?? {}).map(([id, label]) => [id, compile(label)]),
+      parsed.set(locale, {
+        title: parseUsing(source.title),
+        body: source.body === undefined ? null : parseUsing(source.body),
+        labels: Object.entries(source.actions ?? {}).map(([id, label]) => [id, parseUsing(label)]),
       });
     }
     for (const given of GIVEN) needs.delete(given);
-    return new CompiledTemplate(name, definition.defaultLocale, strings, needs);
+    return new CompiledTemplate(name, definition.defaultLocale, parsed, needs);
   }
 
   /**
@@ -105,7 +124,7 @@ export class CompiledTemplate {
     if (wanted === null) return this.defaultLocale;
     let locale = this.resolved.get(wanted);
     if (locale === undefined) {
-      locale = match([wanted], [...this.strings.keys()], this.defaultLocale);
+      locale = match([wanted], [...this.parsed.keys()], this.defaultLocale);
       if (this.resolved.size >= LOCALE_CACHE) this.resolved.clear();
       this.resolved.set(wanted, locale);
     }
@@ -138,7 +157,7 @@ export class CompiledTemplate {
       }
     }
     for (const id of unlabelled) {
-      const lacking = [...this.strings.keys()].find((locale) => !this.labels(locale).has(id));
+      const lacking = [...this.parsed.keys()].find((locale) => !this.labels(locale).has(id));
       if (lacking !== undefined) {
         problems.push(`actions.${id} has no label: neither the message nor ${lacking} gives one`);
       }
@@ -156,18 +175,23 @@ export class CompiledTemplate {
   private labels(locale: string): Set<string> {
     return new Set(
       [this.defaultLocale, locale].flatMap((each) =>
-        this.strings.get(each)!.labels.map(([id]) => id),
+        this.parsed.get(each)!.labels.map(([id]) => id),
       ),
     );
   }
 
   /**
-   * Renders in `locale` (one of localeFor's); a body or label the locale lacks comes from the
-   * default locale. Checked by problemsWith() first.
+   * Renders in `locale` (one of localeFor's), dates in `timeZone` (null: the server's); a body or
+   * label the locale lacks comes from the default locale. Checked by problemsWith() first.
    */
-  render(locale: string, data: Record<string, unknown>, group: GroupValues | null): Rendered {
-    const strings = this.strings.get(locale)!;
-    const fallback = this.strings.get(this.defaultLocale)!;
+  render(
+    locale: string,
+    data: Record<string, unknown>,
+    group: GroupValues | null,
+    timeZone: string | null = null,
+  ): Rendered {
+    const strings = this.stringsOf(locale, timeZone);
+    const fallback = this.stringsOf(this.defaultLocale, timeZone);
     const values = this.values(locale, data, group);
     const format = (message: IntlMessageFormat) => String(message.format(values));
     const body = strings.body ?? fallback.body;
@@ -186,11 +210,16 @@ export class CompiledTemplate {
    * cannot format it (its Intl refuses a style) or its title renders blank, the default locale's
    * text is taken (`locale` says which was); a label that renders blank, the default locale's.
    */
-  renderSafely(locale: string, data: Record<string, unknown>, group: GroupValues | null): Rendered {
-    const fallback = () => this.render(this.defaultLocale, data, group);
+  renderSafely(
+    locale: string,
+    data: Record<string, unknown>,
+    group: GroupValues | null,
+    timeZone: string | null = null,
+  ): Rendered {
+    const fallback = () => this.render(this.defaultLocale, data, group, timeZone);
     let own: Rendered;
     try {
-      own = this.render(locale, data, group);
+      own = this.render(locale, data, group, timeZone);
     } catch {
       return fallback();
     }
@@ -204,6 +233,26 @@ export class CompiledTemplate {
       else labels[id] = defaults[id];
     }
     return { ...own, labels };
+  }
+
+  /**
+   * A locale's strings, compiled to write dates in `timeZone` when it matters; in the server's
+   * zone when Intl does not know that one (a preference stored before an ICU update dropped it),
+   * so that rendering never fails.
+   */
+  private stringsOf(locale: string, timeZone: string | null): CompiledStrings {
+    if (timeZone === null || !this.usesDates) return this.strings.get(locale)!;
+    const key = `${timeZone} ${locale}`;
+    let strings = this.zoned.get(key);
+    if (!strings) {
+      strings =
+        canonicalTimeZone(timeZone) === null
+          ? this.strings.get(locale)!
+          : compiled(locale, this.parsed.get(locale)!, formattersIn(timeZone));
+      if (this.zoned.size >= ZONED_CACHE) this.zoned.clear();
+      this.zoned.set(key, strings);
+    }
+    return strings;
   }
 
   private values(
@@ -235,6 +284,67 @@ export class CompiledTemplate {
     }
     return format.format(names);
   }
+}
+
+function compiled(
+  locale: string,
+  strings: ParsedStrings,
+  formatters?: Formatters,
+): CompiledStrings {
+  const compile = (ast: MessageFormatElement[]) =>
+    new IntlMessageFormat(ast, locale, undefined, { ignoreTag: true, formatters });
+  return {
+    title: compile(strings.title),
+    body: strings.body === null ? null : compile(strings.body),
+    labels: strings.labels.map(([id, label]) => [id, compile(label)]),
+  };
+}
+
+/** Time zones whose formatters are kept, and the formats kept per zone. */
+const ZONES_KEPT = 512;
+const FORMATS_KEPT = 256;
+const zoneFormatters = new Map<string, Formatters>();
+
+/**
+ * IntlMessageFormat's formatters, but writing dates and times in `timeZone`; each Intl object is
+ * made once per locale and options (making one costs far more than formatting with it).
+ */
+function formattersIn(timeZone: string): Formatters {
+  let formatters = zoneFormatters.get(timeZone);
+  if (!formatters) {
+    const kept = new Map<string, Intl.NumberFormat | Intl.DateTimeFormat | Intl.PluralRules>();
+    const once = <T extends Intl.NumberFormat | Intl.DateTimeFormat | Intl.PluralRules>(
+      kind: string,
+      locales: unknown,
+      options: object | undefined,
+      make: () => T,
+    ): T => {
+      const key = `${kind} ${String(locales)} ${JSON.stringify(options ?? {})}`;
+      let made = kept.get(key) as T | undefined;
+      if (!made) {
+        made = make();
+        if (kept.size >= FORMATS_KEPT) kept.clear();
+        kept.set(key, made);
+      }
+      return made;
+    };
+    formatters = {
+      getNumberFormat: (locales, options) =>
+        once('number', locales, options, () => new Intl.NumberFormat(locales, options)),
+      getDateTimeFormat: (locales, options) =>
+        once(
+          'date',
+          locales,
+          options,
+          () => new Intl.DateTimeFormat(locales, { ...options, timeZone }),
+        ),
+      getPluralRules: (locales, options) =>
+        once('plural', locales, options, () => new Intl.PluralRules(locales, options)),
+    };
+    if (zoneFormatters.size >= ZONES_KEPT) zoneFormatters.clear();
+    zoneFormatters.set(timeZone, formatters);
+  }
+  return formatters;
 }
 
 const KIND_RULE: Record<ArgumentKind, string> = {

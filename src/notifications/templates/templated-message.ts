@@ -6,11 +6,18 @@ export function groupStart(actor: string | null | undefined): GroupValues {
   return { count: 1, actors: actor === null || actor === undefined ? [] : [actor] };
 }
 
+/** Where a recipient reads: their `locale` and `timeZone` preferences. */
+export interface Reader {
+  locale: string | null;
+  timeZone: string | null;
+}
+
 /**
  * One message's drafts rendered from its template: each in the template's locale nearest the
- * message's `locale`, else the recipient's. What a locale renders for a first (ungrouped) text is
- * the same for every recipient who reads it, so it is rendered once; a draft of a group renders
- * again once storing knows the group's count and actors (`regroup`).
+ * message's `locale`, else the recipient's, and dates in the recipient's time zone. What a locale
+ * (and zone, where the template writes dates) renders for a first (ungrouped) text is the same for
+ * every recipient who reads it there, so it is rendered once; a draft of a group renders again
+ * once storing knows the group's count and actors (`regroup`).
  */
 export class TemplatedMessage {
   private readonly first = new Map<string, { locale: string; text: RenderedText }>();
@@ -22,18 +29,20 @@ export class TemplatedMessage {
     private readonly locale: string | null,
   ) {}
 
-  render(draft: NotificationDraft, recipientLocale: string | null): NotificationDraft {
-    const chosen = this.template.localeFor(this.locale ?? recipientLocale);
-    let start = this.first.get(chosen);
+  render(draft: NotificationDraft, reader: Reader): NotificationDraft {
+    const chosen = this.template.localeFor(this.locale ?? reader.locale);
+    const zone = this.template.usesDates ? reader.timeZone : null;
+    const key = zone === null ? chosen : `${chosen} ${zone}`;
+    let start = this.first.get(key);
     if (!start) {
-      start = this.text(draft, chosen, draft.group && groupStart(draft.group.actor));
-      this.first.set(chosen, start);
+      start = this.text(draft, chosen, zone, draft.group && groupStart(draft.group.actor));
+      this.first.set(key, start);
     }
     return {
       ...draft,
       ...start.text,
       locale: start.locale,
-      ...(draft.group && { regroup: (group) => this.text(draft, chosen, group).text }),
+      ...(draft.group && { regroup: (group) => this.text(draft, chosen, zone, group).text }),
     };
   }
 
@@ -41,9 +50,10 @@ export class TemplatedMessage {
   private text(
     draft: NotificationDraft,
     locale: string,
+    timeZone: string | null,
     group: GroupValues | null,
   ): { locale: string; text: RenderedText } {
-    const rendered = this.template.renderSafely(locale, this.data, group);
+    const rendered = this.template.renderSafely(locale, this.data, group, timeZone);
     return {
       locale: rendered.locale,
       text: {

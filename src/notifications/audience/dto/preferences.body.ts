@@ -10,6 +10,7 @@ import {
   Validate,
 } from 'class-validator';
 import { IsLanguageTag } from '../../../common/locale';
+import { IsTimeZone, TIME_ZONE_MAX_LENGTH } from '../../../common/time-zone';
 import { CATEGORY, CATEGORY_RULE } from '../../addressed-message';
 import { MUTE_PATTERN } from '../muting';
 
@@ -68,4 +69,19 @@ export class PreferencesBody {
   @MaxLength(35)
   @IsString()
   locale?: string | null;
+
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    maxLength: TIME_ZONE_MAX_LENGTH,
+    default: null,
+    description:
+      'The time zone dates in templates are written in (IANA, or an offset like `+05:30`); null: the server’s',
+    example: 'Europe/Berlin',
+  })
+  @IsOptional()
+  @Validate(IsTimeZone)
+  @MaxLength(TIME_ZONE_MAX_LENGTH)
+  @IsString()
+  timeZone?: string | null;
 }

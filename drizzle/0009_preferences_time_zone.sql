@@ -1,0 +1,1 @@
+ALTER TABLE "preferences" ADD COLUMN "time_zone" text;
