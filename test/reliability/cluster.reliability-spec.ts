@@ -1,3 +1,5 @@
+import { amqpTopology } from '../../src/messaging/amqp-topology';
+import type { RunningHerald } from '../support/herald';
 import { freePortPair } from '../support/ports';
 import { recordFigures } from './figures';
 import { FaultRig, FollowedUser, expectEachOnceInOrder, receivedAll, timeUntil } from './faults';
@@ -7,13 +9,30 @@ const TOTAL = 20_000;
 /** 500 each: a reconnecting stream's gap never passes the replay limit (500), so no resync. */
 const USERS = Array.from({ length: 40 }, (_, i) => `cluster-${i}`);
 
+/** Notifications an instance stored (its herald_notifications_ingested_total{outcome="stored"}). */
+async function storedCount(herald: RunningHerald): Promise<number> {
+  const metrics = await (await fetch(`${herald.url}/metrics`)).text();
+  const line = /^herald_notifications_ingested_total\{outcome="stored"\} (\d+)$/m.exec(metrics);
+  return Number(line?.[1] ?? 0);
+}
+
+/** Readiness, watched from before a stop: it must go down, then up again by itself. */
+function recovery(herald: RunningHerald): Promise<unknown> {
+  const ready = async () =>
+    (await fetch(`${herald.url}/health/ready`).catch(() => undefined))?.status === 200;
+  return timeUntil(async () => !(await ready()), 30_000).then(() => timeUntil(ready, 60_000));
+}
+
 /**
- * A three-node RabbitMQ cluster with quorum queues; Herald knows all three nodes (AMQP_URL) and
- * is connected to the first. Mid-burst, that node stops.
+ * A three-node RabbitMQ cluster with quorum queues. First, one Herald knows all three nodes
+ * (AMQP_URL) and is connected to the first; mid-burst, that node stops. Then, with the node back,
+ * two instances on two different nodes; mid-burst, the node of one of them stops, and the ingest
+ * queue's leader with it.
  */
 describe('a RabbitMQ node stops under a burst (three-node cluster, quorum queues)', () => {
   let cluster: RabbitCluster;
   let rig: FaultRig;
+  let pair: FaultRig | undefined;
 
   beforeAll(async () => {
     // AMQP ports, and distribution ports DIST_OFFSET above them: both must be free.
@@ -25,6 +44,7 @@ describe('a RabbitMQ node stops under a burst (three-node cluster, quorum queues
 
   afterAll(async () => {
     await rig?.storage.drop();
+    await pair?.storage.drop();
     await cluster?.stop();
   });
 
@@ -38,13 +58,8 @@ describe('a RabbitMQ node stops under a burst (three-node cluster, quorum queues
       const publishing = rig.publishBurst('cluster', USERS, TOTAL, cluster.urls[2]);
       await timeUntil(async () => (await rig.stored()).rows >= 3_000, 60_000);
       const atStop = await rig.stored();
-      // Readiness, watched from before the stop: it must go down, then up again by itself.
-      const ready = async () =>
-        (await fetch(`${herald.url}/health/ready`).catch(() => undefined))?.status === 200;
       const stoppedAt = Date.now();
-      const recovered = timeUntil(async () => !(await ready()), 30_000).then(() =>
-        timeUntil(ready, 60_000),
-      );
+      const recovered = recovery(herald);
       await cluster.stopNode(0); // the node Herald is connected to (AMQP_URL's first)
       await recovered;
       const consumingAgainMs = Date.now() - stoppedAt;
@@ -79,6 +94,71 @@ describe('a RabbitMQ node stops under a burst (three-node cluster, quorum queues
     } finally {
       for (const user of followed) user.close();
       await process.stop();
+    }
+  });
+
+  it('two instances on two nodes: the node of one, and the queue leader, stop; nothing lost or twice', async () => {
+    await cluster.restartNode(0);
+    await timeUntil(async () => (await cluster.runningNodes(1)) === 3, 60_000);
+    pair = await FaultRig.create({ AMQP_QUEUE_TYPE: 'quorum' });
+    // The first instance declares the ingest queue on its node, which then leads it.
+    const [victim, other, publisher] = [1, 2, 0];
+    const urls = (first: number) =>
+      [first, ...[0, 1, 2].filter((i) => i !== first)].map((i) => cluster.urls[i]).join(',');
+    const first = await pair.start({ AMQP_URL: urls(victim) });
+    const second = await pair.start({ AMQP_URL: urls(other) });
+    const queue = amqpTopology(pair.config.amqp).ingestQueue;
+    expect(await cluster.leaderOf(queue, publisher)).toBe(victim);
+    const users = USERS.map((userId) => `${userId}-pair`);
+    const followed = users.map((userId) => new FollowedUser(userId));
+    try {
+      await Promise.all(
+        followed.map((user, i) => user.follow(i % 2 === 0 ? first.herald : second.herald)),
+      );
+      const publishing = pair.publishBurst('pair', users, TOTAL, cluster.urls[publisher]);
+      await timeUntil(async () => (await pair!.stored()).rows >= 3_000, 60_000);
+      const atStop = await pair.stored();
+      const stoppedAt = Date.now();
+      const recovered = recovery(first.herald);
+      await cluster.stopNode(victim);
+      await recovered;
+      const firstReadyAgainMs = Date.now() - stoppedAt;
+      await publishing;
+      await timeUntil(async () => (await pair!.stored()).keys >= TOTAL, 120_000);
+      const allStoredMs = Date.now() - stoppedAt;
+      await receivedAll(followed, TOTAL / users.length);
+
+      const stored = await pair.stored();
+      expect(stored).toEqual({ rows: TOTAL, keys: TOTAL });
+      expect(await pair.deadLetters(cluster.urls[publisher])).toBe(0);
+      const duplicated = await expectEachOnceInOrder(pair, followed);
+      const leaderAfter = await cluster.leaderOf(queue, publisher);
+      expect(leaderAfter).not.toBe(victim);
+      // Both instances stored part of the burst, the one whose node stayed up all along too.
+      const storedBy = await Promise.all([first, second].map(({ herald }) => storedCount(herald)));
+      expect(storedBy.map((count) => count > 0)).toEqual([true, true]);
+      expect(storedBy[0] + storedBy[1]).toBeGreaterThanOrEqual(TOTAL);
+      recordFigures('RabbitMQ cluster: two instances, one node (and the queue leader) stops', {
+        nodes: 3,
+        instances: 2,
+        queueType: 'quorum',
+        messages: TOTAL,
+        users: users.length,
+        leaderBefore: `node ${victim} (stopped)`,
+        leaderAfter: `node ${leaderAfter}`,
+        storedAtStop: atStop.rows,
+        firstReadyAgainAfterMs: firstReadyAgainMs,
+        allStoredAfterStopMs: allStoredMs,
+        stored: stored.rows,
+        lost: TOTAL - stored.keys,
+        duplicatedRows: stored.rows - stored.keys,
+        duplicatedDeliveries: duplicated,
+        reopenedStreams: followed.map((user) => user.reopened).reduce((a, b) => a + b, 0),
+        storedBy,
+      });
+    } finally {
+      for (const user of followed) user.close();
+      await Promise.all([first.process.stop(), second.process.stop()]);
     }
   });
 });

@@ -39,9 +39,11 @@ export class FaultRig {
     return new FaultRig(await createTestStorage('postgres'), extra);
   }
 
-  /** Starts Herald; resolves once it listens and consumes. */
-  async start(): Promise<{ process: HeraldProcess; herald: RunningHerald }> {
-    const process = startHeraldProcess(this.env);
+  /** Starts Herald (with `extra` over the rig's environment); resolves once it listens and consumes. */
+  async start(
+    extra: Record<string, string> = {},
+  ): Promise<{ process: HeraldProcess; herald: RunningHerald }> {
+    const process = startHeraldProcess({ ...this.env, ...extra });
     const url = await process.ready;
     return { process, herald: { url, config: this.config } as RunningHerald };
   }

@@ -58,6 +58,24 @@ export class RabbitCluster {
     await this.ctl(this.nodes[index].name, 'stop');
   }
 
+  /** Starts a stopped node again, on its own data: it rejoins the cluster. */
+  async restartNode(index: number): Promise<void> {
+    this.startNode(this.nodes[index]);
+    await this.awaitNode(this.nodes[index].name);
+  }
+
+  /** The index of the node leading a quorum queue, asked of `index`. */
+  async leaderOf(queue: string, index: number): Promise<number> {
+    const listed = await this.ctl(
+      this.nodes[index].name,
+      ...['list_queues', 'name', 'leader', '--formatter', 'json'],
+    );
+    const leader = (JSON.parse(listed) as { name: string; leader: string }[]).find(
+      (entry) => entry.name === queue,
+    )?.leader;
+    return this.nodes.findIndex(({ name }) => name === leader);
+  }
+
   /** How many nodes the cluster sees running, asked of `index`. */
   async runningNodes(index: number): Promise<number> {
     const status = await this.ctl(this.nodes[index].name, 'cluster_status', '--formatter', 'json');
