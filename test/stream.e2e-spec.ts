@@ -1,3 +1,5 @@
+import type { AmqpConnectionManager } from 'amqp-connection-manager';
+import { RealtimeBus } from '../src/realtime/realtime-bus';
 import { REPLAY_LIMIT } from '../src/realtime/stream';
 import { Streams } from '../src/realtime/streams';
 import { loadConfig } from '../src/config/herald-config';
@@ -320,6 +322,30 @@ describe('SSE stream across instances', () => {
     const updated = await onA.nextOf('notification.updated');
     expect(updated).toMatchObject({ data: { id, readAt: null } });
     expect(Date.parse(updated.data.archivedAt)).toBeGreaterThan(0);
+  });
+
+  it('ends the streams on B once its bus is back after losing messages: the last one is replayed', async () => {
+    const token = await userToken('bus-lost');
+    const onB = await streams.live(b, { token });
+    const [before] = await storeNotifications(a, { userIds: ['bus-lost'], title: 'before' });
+    expect(await onB.nextOf('notification')).toMatchObject({ id: before });
+    // B's bus connection drops: its queue goes with it, and what A stores meanwhile with that.
+    // Nothing follows it for this user, so no gap would ever tell the stream.
+    // AmqpRealtimeBus's own connection (private): closed as a broker node going away would.
+    const bus = b.app.get<RealtimeBus, { connection: AmqpConnectionManager }>(RealtimeBus);
+    await bus.connection.connection!.close();
+    const [lost] = await storeNotifications(a, { userIds: ['bus-lost'], title: 'while away' });
+    await onB.whenEnded();
+    expect(onB.events.at(-1)).toMatchObject({
+      id: before,
+      retry: expect.any(Number),
+      comments: ['realtime bus was away: reconnect'],
+    });
+    expect(onB.events.some((event) => event.id === lost)).toBe(false);
+    const again = await streams.live(b, { token, lastEventId: before });
+    expect(again.events.filter((event) => event.event === 'notification')).toMatchObject([
+      { id: lost, data: { title: 'while away' } },
+    ]);
   });
 
   it("does not send a user's changes to an instance without their streams", async () => {

@@ -211,10 +211,10 @@ describe("HeraldClient with stream: 'cookie'", () => {
 
   it(`goes over to tickets after ${COOKIE_ATTEMPTS} sessions that opened no stream`, async () => {
     // The client is ESM, where Jest's `jest` object is not a global: console.warn by hand.
+    const inbox = client();
     const warnings: unknown[][] = [];
     const warn = console.warn;
     console.warn = (...args: unknown[]) => warnings.push(args);
-    const inbox = client();
     try {
       inbox.connect();
       for (let attempt = 1; attempt <= COOKIE_ATTEMPTS; attempt += 1) {

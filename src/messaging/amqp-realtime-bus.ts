@@ -36,7 +36,9 @@ function channelOf(key: string): number {
  * are. A live event goes out once, with one routing key per target (AMQP `CC`): the broker puts
  * it in each instance's queue at most once. A burst of changes goes out as one message to
  * every instance. Messages are fire-and-forget: a client that misses a
- * change live replays it from storage when it reconnects (live events are not replayed).
+ * change live replays it from storage when it reconnects (live events are not replayed). The
+ * queue goes with its connection, and what was routed to it with it: each new queue after the
+ * first is announced on lost$.
  */
 @Injectable()
 export class AmqpRealtimeBus extends RealtimeBus implements OnModuleInit, OnApplicationShutdown {
@@ -47,6 +49,10 @@ export class AmqpRealtimeBus extends RealtimeBus implements OnModuleInit, OnAppl
   private readonly remote = new Subject<BusMessage>();
   /** What other instances published, for the users with a stream here. */
   readonly remote$: Observable<BusMessage> = this.remote.asObservable();
+  private readonly lost = new Subject<void>();
+  readonly lost$: Observable<void> = this.lost.asObservable();
+  /** Whether a queue of this instance consumed before: a new one means the old one is gone. */
+  private consumedBefore = false;
   private readonly wanted = new Set<string>([EVERYONE_KEY]);
   private connection?: AmqpConnectionManager;
   private channel?: ChannelWrapper;
@@ -132,6 +138,8 @@ export class AmqpRealtimeBus extends RealtimeBus implements OnModuleInit, OnAppl
     // this runs may stay bound: its messages are then dropped here as nobody wants them.
     for (const key of this.wanted) await channel.bindQueue(queue, this.exchange, key);
     await channel.consume(queue, (message) => message && this.receive(message), { noAck: true });
+    if (this.consumedBefore) this.lost.next();
+    this.consumedBefore = true;
   }
 
   private receive(message: ConsumeMessage): void {

@@ -68,6 +68,13 @@ export const EVERYONE_KEY = 'everyone';
 export abstract class RealtimeBus {
   /** What other instances published under a key bound here. */
   abstract readonly remote$: Observable<BusMessage>;
+  /**
+   * Emits when the bus is back after a time in which what was published for this instance may
+   * have been lost (its queue went with its connection). A lost notification is noticed by the
+   * next one of its user (Stream: a gap), but the last one of a burst has no next: streams here
+   * then end, so that their clients replay from storage.
+   */
+  abstract readonly lost$: Observable<void>;
   /** Starts receiving what is published under `key`; resolves once that holds. */
   abstract bind(key: string): Promise<void>;
   abstract unbind(key: string): Promise<void>;

@@ -21,6 +21,7 @@ class FakeBus extends RealtimeBus {
   readonly published: { keys: string[]; message: BusMessage }[] = [];
   readonly remote = new Subject<BusMessage>();
   readonly remote$ = this.remote.asObservable();
+  readonly lost$ = new Subject<void>().asObservable();
 
   bind(): Promise<void> {
     return Promise.resolve();

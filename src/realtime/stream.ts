@@ -14,8 +14,8 @@ import type { UnreadCounts } from './unread-counts';
 export const REPLAY_LIMIT = 500;
 /** Browsers wait this long before reconnecting. */
 const RETRY_MS = 3000;
-/** At shutdown streams end with a retry between this and four times this. */
-const SHUTDOWN_RETRY_MS = 500;
+/** At shutdown, or when the bus lost messages, streams end with a retry between this and 4 × this. */
+const RECONNECT_RETRY_MS = 500;
 /** How long a new stream waits for the RealtimeBus to route its user's changes here. */
 const BIND_TIMEOUT_MS = 2000;
 /**
@@ -66,7 +66,7 @@ function serializedOnce(signal: StreamSignal, data: unknown): string {
  *   Last-Event-ID; then it sends what it buffered past the replay: no gap, no duplicate;
  * - live: each signal becomes a frame; a notification whose predecessor has not come yet (stored
  *   on another instance, so it comes over the bus) waits for it, at most GAP_MS;
- * - ended: by the client, the token's expiry, a gap, or shutdown.
+ * - ended: by the client, the token's expiry, a gap, the bus losing messages, or shutdown.
  * Every frame's `id:` is the position: the newest notification sent. Notifications are sent in
  * stored order, so everything at or below the position was sent or came before the stream.
  */
@@ -160,13 +160,14 @@ export class Stream implements SignalReceiver {
   }
 
   /**
-   * Spreads the reconnections over a couple of seconds instead of all at `retry`. A stream still
-   * opening has no position to give yet: an `id:` now would reset the client's.
+   * Ends the stream for the client to reconnect (`why`: the SSE comment) and replay from its
+   * position, spreading the reconnections over a couple of seconds instead of all at `retry`. A
+   * stream still opening has no position to give yet: an `id:` now would reset the client's.
    */
-  endForShutdown(): void {
+  endForReconnect(why: string): void {
     if (this.live) {
-      const retry = SHUTDOWN_RETRY_MS + Math.floor(Math.random() * SHUTDOWN_RETRY_MS * 3);
-      this.out.next({ id: this.position, retry, comment: 'shutting down: reconnect' });
+      const retry = RECONNECT_RETRY_MS + Math.floor(Math.random() * RECONNECT_RETRY_MS * 3);
+      this.out.next({ id: this.position, retry, comment: `${why}: reconnect` });
     }
     this.out.complete();
   }

@@ -1,9 +1,10 @@
 import { BeforeApplicationShutdown, Injectable, Logger, MessageEvent } from '@nestjs/common';
-import { Observable } from 'rxjs';
+import { Observable, Subscription } from 'rxjs';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { HeraldConfig } from '../config/herald-config';
 import { HeraldMetrics } from '../metrics/herald-metrics';
 import { Inbox } from '../notifications/inbox/inbox';
+import { RealtimeBus } from './realtime-bus';
 import { RealtimeRouter } from './realtime-router';
 import { Corkable, Stream, StreamContext } from './stream';
 import { StreamRegistry } from './stream-registry';
@@ -21,6 +22,8 @@ const SHUTDOWN_FLUSH_MS = 200;
 export class Streams implements BeforeApplicationShutdown {
   private readonly open = new Set<Stream>();
   private readonly context: StreamContext;
+  private readonly logger = new Logger(Streams.name);
+  private readonly busLost: Subscription;
 
   constructor(
     private readonly registry: StreamRegistry,
@@ -29,10 +32,12 @@ export class Streams implements BeforeApplicationShutdown {
     inbox: Inbox,
     config: HeraldConfig,
     metrics: HeraldMetrics,
+    bus: RealtimeBus,
   ) {
-    const logger = new Logger(Streams.name);
+    const { logger } = this;
     const { heartbeatMs } = config.sse;
     this.context = { inbox, router, counts, metrics, logger, heartbeatMs };
+    this.busLost = bus.lost$.subscribe(() => this.endAfterBusLoss());
     const count = () => registry.count();
     metrics.gauge('herald_streams_open', 'SSE streams open here', () => count().connections);
     metrics.gauge('herald_users_online', 'Users with a stream open here', () => count().users);
@@ -43,10 +48,24 @@ export class Streams implements BeforeApplicationShutdown {
    * reconnect after `retry`, to another instance, and replay from their position.
    */
   async beforeApplicationShutdown(): Promise<void> {
+    this.busLost.unsubscribe();
     if (this.open.size === 0) return;
-    for (const stream of this.open) stream.endForShutdown();
+    for (const stream of this.open) stream.endForReconnect('shutting down');
     // The server drops its connections next: give the last frames a moment to leave.
     await new Promise((resolve) => setTimeout(resolve, SHUTDOWN_FLUSH_MS));
+  }
+
+  /**
+   * What other instances published for the users here while the bus was away is gone, and the
+   * last of a user's notifications would never be missed: every stream ends, and its client
+   * replays from storage.
+   */
+  private endAfterBusLoss(): void {
+    if (this.open.size === 0) return;
+    this.logger.warn(
+      `The realtime bus was away: ${this.open.size} streams end, their clients replay what they missed`,
+    );
+    for (const stream of this.open) stream.endForReconnect('realtime bus was away');
   }
 
   get connections(): number {

@@ -20,7 +20,10 @@ async function storedCount(herald: RunningHerald): Promise<number> {
 function recovery(herald: RunningHerald): Promise<unknown> {
   const ready = async () =>
     (await fetch(`${herald.url}/health/ready`).catch(() => undefined))?.status === 200;
-  return timeUntil(async () => !(await ready()), 30_000).then(() => timeUntil(ready, 60_000));
+  return timeUntil(async () => !(await ready()), 30_000).then(
+    () => timeUntil(ready, 60_000),
+    (error) => Promise.reject(new Error(`${herald.url} stayed ready: ${String(error)}`)),
+  );
 }
 
 /**
@@ -100,21 +103,23 @@ describe('a RabbitMQ node stops under a burst (three-node cluster, quorum queues
   it('two instances on two nodes: the node of one, and the queue leader, stop; nothing lost or twice', async () => {
     await cluster.restartNode(0);
     await timeUntil(async () => (await cluster.runningNodes(1)) === 3, 60_000);
-    pair = await FaultRig.create({ AMQP_QUEUE_TYPE: 'quorum' });
-    // The first instance declares the ingest queue on its node, which then leads it.
+    pair = await FaultRig.create({ AMQP_URL: cluster.urls.join(','), AMQP_QUEUE_TYPE: 'quorum' });
     const [victim, other, publisher] = [1, 2, 0];
-    const urls = (first: number) =>
-      [first, ...[0, 1, 2].filter((i) => i !== first)].map((i) => cluster.urls[i]).join(',');
-    const first = await pair.start({ AMQP_URL: urls(victim) });
-    const second = await pair.start({ AMQP_URL: urls(other) });
-    const queue = amqpTopology(pair.config.amqp).ingestQueue;
-    expect(await cluster.leaderOf(queue, publisher)).toBe(victim);
+    /** AMQP_URL with the node at `front` first: the one an instance connects to. */
+    const urls = (front: number) =>
+      [front, ...[0, 1, 2].filter((i) => i !== front)].map((i) => cluster.urls[i]).join(',');
     const users = USERS.map((userId) => `${userId}-pair`);
     const followed = users.map((userId) => new FollowedUser(userId));
+    let first: Awaited<ReturnType<FaultRig['start']>> | undefined;
+    let second: typeof first;
     try {
-      await Promise.all(
-        followed.map((user, i) => user.follow(i % 2 === 0 ? first.herald : second.herald)),
-      );
+      // The first instance declares the ingest queue on its node, which then leads it.
+      first = await pair.start({ AMQP_URL: urls(victim) });
+      second = await pair.start({ AMQP_URL: urls(other) });
+      const queue = amqpTopology(pair.config.amqp).ingestQueue;
+      expect(await cluster.leaderOf(queue, publisher)).toBe(victim);
+      const [a, b] = [first.herald, second.herald];
+      await Promise.all(followed.map((user, i) => user.follow(i % 2 === 0 ? a : b)));
       const publishing = pair.publishBurst('pair', users, TOTAL, cluster.urls[publisher]);
       await timeUntil(async () => (await pair!.stored()).rows >= 3_000, 60_000);
       const atStop = await pair.stored();
@@ -133,11 +138,11 @@ describe('a RabbitMQ node stops under a burst (three-node cluster, quorum queues
       expect(await pair.deadLetters(cluster.urls[publisher])).toBe(0);
       const duplicated = await expectEachOnceInOrder(pair, followed);
       const leaderAfter = await cluster.leaderOf(queue, publisher);
-      expect(leaderAfter).not.toBe(victim);
+      expect([publisher, other]).toContain(leaderAfter);
       // Both instances stored part of the burst, the one whose node stayed up all along too.
-      const storedBy = await Promise.all([first, second].map(({ herald }) => storedCount(herald)));
+      const storedBy = await Promise.all([a, b].map(storedCount));
       expect(storedBy.map((count) => count > 0)).toEqual([true, true]);
-      expect(storedBy[0] + storedBy[1]).toBeGreaterThanOrEqual(TOTAL);
+      expect(storedBy[0] + storedBy[1]).toBe(TOTAL); // a redelivered one counts as a duplicate
       recordFigures('RabbitMQ cluster: two instances, one node (and the queue leader) stops', {
         nodes: 3,
         instances: 2,
@@ -158,7 +163,7 @@ describe('a RabbitMQ node stops under a burst (three-node cluster, quorum queues
       });
     } finally {
       for (const user of followed) user.close();
-      await Promise.all([first.process.stop(), second.process.stop()]);
+      await Promise.all([first?.process.stop(), second?.process.stop()]);
     }
   });
 });

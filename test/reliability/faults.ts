@@ -266,11 +266,18 @@ export async function timeUntil(
 }
 
 /** Waits until every followed user's streams brought at least `each` notifications. */
-export function receivedAll(followed: FollowedUser[], each: number): Promise<number> {
-  return timeUntil(() => {
-    for (const user of followed) user.take();
-    return followed.every((user) => user.ids.length >= each);
-  }, 30_000);
+export async function receivedAll(followed: FollowedUser[], each: number): Promise<number> {
+  try {
+    return await timeUntil(() => {
+      for (const user of followed) user.take();
+      return followed.every((user) => user.ids.length >= each);
+    }, 30_000);
+  } catch (error) {
+    const short = followed
+      .filter((user) => user.ids.length < each)
+      .map((user) => `${user.userId} ${user.ids.length}/${each}`);
+    throw new Error(`streams short of notifications: ${short.join(', ')} (${String(error)})`);
+  }
 }
 
 /**

@@ -73,7 +73,9 @@ export class RabbitCluster {
     const leader = (JSON.parse(listed) as { name: string; leader: string }[]).find(
       (entry) => entry.name === queue,
     )?.leader;
-    return this.nodes.findIndex(({ name }) => name === leader);
+    const leading = this.nodes.findIndex(({ name }) => name === leader);
+    if (leading < 0) throw new Error(`${queue}: no leader among the cluster's nodes (${leader})`);
+    return leading;
   }
 
   /** How many nodes the cluster sees running, asked of `index`. */

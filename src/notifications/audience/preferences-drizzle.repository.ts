@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { and, eq, sql } from 'drizzle-orm';
+import { canonicalTimeZone } from '../../common/time-zone';
 import { Database } from '../../database/database';
 import { preferences as table } from '../../database/schema';
 import { Recipient, recipientKey } from '../notification';
@@ -19,7 +20,9 @@ export class PreferencesDrizzleRepository extends PreferencesRepository {
       mutedTypes: row?.mutedTypes ?? [],
       mutedCategories: row?.mutedCategories ?? [],
       locale: row?.locale ?? null,
-      timeZone: row?.timeZone ?? null,
+      // Null for a zone Intl no longer knows (stored before an ICU update), which a PUT of what
+      // GET answered would have refused; templates write dates in the server's zone for it.
+      timeZone: canonicalTimeZone(row?.timeZone ?? null),
     };
   }
 

@@ -6,7 +6,7 @@ export interface Preferences {
   mutedCategories: string[];
   /** BCP 47, or null: the template's default. */
   locale: string | null;
-  /** IANA, or null: the server's (`TZ`). Dates in templates are written in it. */
+  /** IANA or an offset, or null: the server's (`TZ`). Dates in templates are written in it. */
   timeZone: string | null;
 }
 

@@ -214,7 +214,7 @@ export class Intake {
 
   /**
    * Stores drafts (grouped per command), leaving out muted recipients and rendering templated
-   * ones in each recipient's locale, in order, a transaction of at most TRANSACTION_RECIPIENTS
+   * ones in each recipient's locale and time zone, in order, a transaction of at most TRANSACTION_RECIPIENTS
    * recipients after the other.
    */
   private async store(

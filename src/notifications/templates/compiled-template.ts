@@ -8,6 +8,7 @@ import { match } from '@formatjs/intl-localematcher';
 import { type Formatters, IntlMessageFormat } from 'intl-messageformat';
 import { canonicalTimeZone } from '../../common/time-zone';
 import type { TemplateDefinition, TemplateStrings } from './template';
+import { formattersIn } from './zoned-formatters';
 
 /** Limits of what a template renders: those of a message's own fields. */
 export const RENDERED_LIMITS = { title: 500, body: 10_000, label: 64 } as const;
@@ -73,9 +74,10 @@ export class CompiledTemplate {
     private readonly parsed: Map<string, ParsedStrings>,
     /** Every argument any locale uses, but those Herald gives (GIVEN). */
     private readonly needs: Map<string, ArgumentKind>,
+    usesDates: boolean,
   ) {
     for (const [locale, strings] of parsed) this.strings.set(locale, compiled(locale, strings));
-    this.usesDates = [...needs.values()].includes('date');
+    this.usesDates = usesDates;
   }
 
   /**
@@ -99,10 +101,10 @@ export class CompiledTemplate {
   /** Compiles a definition that problemsOf() found none in. */
   static compile(name: string, definition: TemplateDefinition): CompiledTemplate {
     const parsed = new Map<string, ParsedStrings>();
-    const needs = new Map<string, ArgumentKind>();
+    const uses: Uses = { needs: new Map(), dates: false };
     const parseUsing = (text: string) => {
       const ast = parse(text, PARSING);
-      collectArguments(ast, needs);
+      collectArguments(ast, uses);
       return ast;
     };
     for (const [locale, source] of Object.entries(definition.locales)) {
@@ -112,8 +114,8 @@ export class CompiledTemplate {
         labels: Object.entries(source.actions ?? {}).map(([id, label]) => [id, parseUsing(label)]),
       });
     }
-    for (const given of GIVEN) needs.delete(given);
-    return new CompiledTemplate(name, definition.defaultLocale, parsed, needs);
+    for (const given of GIVEN) uses.needs.delete(given);
+    return new CompiledTemplate(name, definition.defaultLocale, parsed, uses.needs, uses.dates);
   }
 
   /**
@@ -242,7 +244,7 @@ export class CompiledTemplate {
    */
   private stringsOf(locale: string, timeZone: string | null): CompiledStrings {
     if (timeZone === null || !this.usesDates) return this.strings.get(locale)!;
-    const key = `${timeZone} ${locale}`;
+    const key = `${locale} ${timeZone}`;
     let strings = this.zoned.get(key);
     if (!strings) {
       strings =
@@ -300,53 +302,6 @@ function compiled(
   };
 }
 
-/** Time zones whose formatters are kept, and the formats kept per zone. */
-const ZONES_KEPT = 512;
-const FORMATS_KEPT = 256;
-const zoneFormatters = new Map<string, Formatters>();
-
-/**
- * IntlMessageFormat's formatters, but writing dates and times in `timeZone`; each Intl object is
- * made once per locale and options (making one costs far more than formatting with it).
- */
-function formattersIn(timeZone: string): Formatters {
-  let formatters = zoneFormatters.get(timeZone);
-  if (!formatters) {
-    const kept = new Map<string, Intl.NumberFormat | Intl.DateTimeFormat | Intl.PluralRules>();
-    const once = <T extends Intl.NumberFormat | Intl.DateTimeFormat | Intl.PluralRules>(
-      kind: string,
-      locales: unknown,
-      options: object | undefined,
-      make: () => T,
-    ): T => {
-      const key = `${kind} ${String(locales)} ${JSON.stringify(options ?? {})}`;
-      let made = kept.get(key) as T | undefined;
-      if (!made) {
-        made = make();
-        if (kept.size >= FORMATS_KEPT) kept.clear();
-        kept.set(key, made);
-      }
-      return made;
-    };
-    formatters = {
-      getNumberFormat: (locales, options) =>
-        once('number', locales, options, () => new Intl.NumberFormat(locales, options)),
-      getDateTimeFormat: (locales, options) =>
-        once(
-          'date',
-          locales,
-          options,
-          () => new Intl.DateTimeFormat(locales, { ...options, timeZone }),
-        ),
-      getPluralRules: (locales, options) =>
-        once('plural', locales, options, () => new Intl.PluralRules(locales, options)),
-    };
-    if (zoneFormatters.size >= ZONES_KEPT) zoneFormatters.clear();
-    zoneFormatters.set(timeZone, formatters);
-  }
-  return formatters;
-}
-
 const KIND_RULE: Record<ArgumentKind, string> = {
   text: 'a string, a number, a boolean or a list of strings',
   number: 'a number',
@@ -376,10 +331,16 @@ function valueOf(raw: unknown, kind: ArgumentKind): string | number | Date | str
   }
 }
 
+/** What a template's strings use: each argument and how, and whether any writes a date. */
+interface Uses {
+  needs: Map<string, ArgumentKind>;
+  dates: boolean;
+}
+
 /** Each argument the strings use, and how: `{n, plural}` needs a number, `{d, date}` a date. */
-function collectArguments(elements: MessageFormatElement[], into: Map<string, ArgumentKind>): void {
+function collectArguments(elements: MessageFormatElement[], into: Uses): void {
   const use = (name: string, kind: ArgumentKind) => {
-    if (into.get(name) === undefined || kind !== 'text') into.set(name, kind);
+    if (into.needs.get(name) === undefined || kind !== 'text') into.needs.set(name, kind);
   };
   for (const element of elements) {
     switch (element.type) {
@@ -392,6 +353,7 @@ function collectArguments(elements: MessageFormatElement[], into: Map<string, Ar
       case TYPE.date:
       case TYPE.time:
         use(element.value, 'date');
+        into.dates = true;
         break;
       case TYPE.select:
         use(element.value, 'text');
