@@ -71,8 +71,8 @@ export abstract class RealtimeBus {
   /**
    * Emits when the bus is back after a time in which what was published for this instance may
    * have been lost (its queue went with its connection). A lost notification is noticed by the
-   * next one of its user (Stream: a gap), but the last one of a burst has no next: streams here
-   * then end, so that their clients replay from storage.
+   * next one of its user (Stream: a gap), but the last one of a burst has no next: Streams then
+   * checks each stream against storage.
    */
   abstract readonly lost$: Observable<void>;
   /** Starts receiving what is published under `key`; resolves once that holds. */

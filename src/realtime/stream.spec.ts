@@ -52,7 +52,15 @@ async function openStream(position: string, lastEventId?: string) {
     frames
       .filter((frame) => frame.type === 'notification')
       .map((frame) => [frame.id, (JSON.parse(frame.data as string) as { id: string }).id]);
-  return { frames, sent, deliver, ended: () => ended, close: () => subscription.unsubscribe() };
+  const expectSent = (stored: string) => stream!.expectSent(stored, 'bus away');
+  return {
+    frames,
+    sent,
+    deliver,
+    expectSent,
+    ended: () => ended,
+    close: () => subscription.unsubscribe(),
+  };
 }
 
 describe('Stream: notifications stored on two instances', () => {
@@ -109,5 +117,39 @@ describe('Stream: notifications stored on two instances', () => {
     expect(stream.ended()).toBe(false);
     expect(stream.sent().map(([, id]) => id)).toEqual(['11', '12', '13', '14']);
     stream.close();
+  });
+});
+
+describe('Stream: after the bus lost messages', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('goes on when what storage holds arrives within 5 s, or was sent already', async () => {
+    const stream = await openStream('10');
+    expect(stream.expectSent('10')).toBe(false);
+    jest.useFakeTimers();
+    expect(stream.expectSent('12')).toBe(true);
+    jest.advanceTimersByTime(4_000);
+    stream.deliver(created('11', '10'));
+    stream.deliver(created('12', '11'));
+    jest.advanceTimersByTime(10_000);
+    expect(stream.ended()).toBe(false);
+    expect(stream.sent().map(([, id]) => id)).toEqual(['11', '12']);
+    stream.close();
+  });
+
+  it('ends when it does not, for the client to replay from its position', async () => {
+    const stream = await openStream('10');
+    jest.useFakeTimers();
+    stream.expectSent('12');
+    stream.deliver(created('11', '10')); // 12 was lost with the bus, and nothing follows it
+    jest.advanceTimersByTime(4_999);
+    expect(stream.ended()).toBe(false);
+    jest.advanceTimersByTime(1);
+    expect(stream.ended()).toBe(true);
+    expect(stream.frames.at(-1)).toEqual({
+      id: '11',
+      retry: expect.any(Number),
+      comment: 'bus away: reconnect',
+    });
   });
 });

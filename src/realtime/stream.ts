@@ -79,6 +79,7 @@ export class Stream implements SignalReceiver {
   /** Notifications whose predecessor has not come yet, by the predecessor's id, oldest first. */
   private waiting?: Map<string, { signal: Created; since: number }>;
   private gapTimer?: NodeJS.Timeout;
+  private storedTimer?: NodeJS.Timeout;
   private expiryTimer?: NodeJS.Timeout;
   /**
    * Each stream's own: one timer for all streams wrote 10,000 pings in one go, a stall of
@@ -172,11 +173,31 @@ export class Stream implements SignalReceiver {
     this.out.complete();
   }
 
+  /**
+   * Storage holds the user's notifications up to `stored` (read after the bus may have lost some
+   * on their way here). One not sent within GAP_MS, as for a predecessor, was lost: the stream
+   * ends and the client replays. A stream still opening may have read storage before the loss:
+   * it ends at once. Answers whether the stream had not sent all of it yet.
+   */
+  expectSent(stored: string, why: string): boolean {
+    if (!this.live) {
+      this.endForReconnect(why);
+      return true;
+    }
+    if (compareIds(stored, this.position) <= 0) return false;
+    clearTimeout(this.storedTimer);
+    this.storedTimer = setTimeout(() => {
+      if (compareIds(stored, this.position) > 0) this.endForReconnect(why);
+    }, GAP_MS);
+    return true;
+  }
+
   /** The client left or the stream completed: stops its timers. */
   close(): void {
     this.ended = true;
     clearInterval(this.heartbeat);
     clearTimeout(this.gapTimer);
+    clearTimeout(this.storedTimer);
     clearTimeout(this.expiryTimer);
   }
 

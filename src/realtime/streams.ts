@@ -10,6 +10,9 @@ import { Corkable, Stream, StreamContext } from './stream';
 import { StreamRegistry } from './stream-registry';
 import { UnreadCounts } from './unread-counts';
 
+/** Why streams end after the bus lost messages (their SSE comment). */
+const BUS_AWAY = 'realtime bus was away';
+
 /** At shutdown, how long the last frames get to leave before connections are dropped. */
 const SHUTDOWN_FLUSH_MS = 200;
 
@@ -37,7 +40,13 @@ export class Streams implements BeforeApplicationShutdown {
     const { logger } = this;
     const { heartbeatMs } = config.sse;
     this.context = { inbox, router, counts, metrics, logger, heartbeatMs };
-    this.busLost = bus.lost$.subscribe(() => this.endAfterBusLoss());
+    this.busLost = bus.lost$.subscribe(() => {
+      this.checkAfterBusLoss().catch((error: unknown) =>
+        logger.warn(
+          `Could not check the streams after the realtime bus was away: ${String(error)}`,
+        ),
+      );
+    });
     const count = () => registry.count();
     metrics.gauge('herald_streams_open', 'SSE streams open here', () => count().connections);
     metrics.gauge('herald_users_online', 'Users with a stream open here', () => count().users);
@@ -56,16 +65,27 @@ export class Streams implements BeforeApplicationShutdown {
   }
 
   /**
-   * What other instances published for the users here while the bus was away is gone, and the
-   * last of a user's notifications would never be missed: every stream ends, and its client
-   * replays from storage.
+   * What other instances published for the users here while the bus was away is gone. A stream
+   * that lost a notification learns it from the next one (a gap), but the last of a burst has
+   * none: each stream is told what storage holds for its user now (one query per turn for all of
+   * them), and one that does not get there ends and its client replays. Where nothing was lost
+   * (one instance, or nothing stored elsewhere meanwhile), no stream ends.
    */
-  private endAfterBusLoss(): void {
-    if (this.open.size === 0) return;
-    this.logger.warn(
-      `The realtime bus was away: ${this.open.size} streams end, their clients replay what they missed`,
+  private async checkAfterBusLoss(): Promise<void> {
+    const streams = [...this.open];
+    const states = await Promise.all(
+      streams.map((stream) => this.context.inbox.unreadState(stream.user).catch(() => undefined)),
     );
-    for (const stream of this.open) stream.endForReconnect('realtime bus was away');
+    let behind = 0;
+    streams.forEach((stream, i) => {
+      const stored = states[i]?.position;
+      if (stored === undefined) stream.endForReconnect(BUS_AWAY); // storage is away too
+      if (stored === undefined || stream.expectSent(stored, BUS_AWAY)) behind += 1;
+    });
+    if (behind === 0) return;
+    this.logger.warn(
+      `The realtime bus was away: of ${streams.length} streams, ${behind} had not sent all their user's notifications (those that do not get them within seconds end, and their clients replay)`,
+    );
   }
 
   get connections(): number {
