@@ -1,9 +1,9 @@
-import type { AmqpConnectionManager } from 'amqp-connection-manager';
+import { firstValueFrom } from 'rxjs';
 import { RealtimeBus } from '../src/realtime/realtime-bus';
 import { REPLAY_LIMIT } from '../src/realtime/stream';
 import { Streams } from '../src/realtime/streams';
 import { loadConfig } from '../src/config/herald-config';
-import { deleteTopology, TestBroker } from './support/amqp';
+import { deleteTopology, dropRealtimeConnection, TestBroker } from './support/amqp';
 import { RunningHerald, startHerald } from './support/herald';
 import { api } from './support/http';
 import { storeNotifications } from './support/notifications';
@@ -332,10 +332,9 @@ describe('SSE stream across instances', () => {
     expect(await onB.nextOf('notification')).toMatchObject({ id: before });
     // B's bus connection drops: its queue goes with it, and what A stores meanwhile with that.
     // Nothing follows it for this user, so no gap would ever tell the stream.
-    // AmqpRealtimeBus's own connection (private): closed as a broker node going away would.
-    const bus = b.app.get<RealtimeBus, { connection: AmqpConnectionManager }>(RealtimeBus);
-    await bus.connection.connection!.close();
+    const reconnected = await dropRealtimeConnection(b);
     const [lost] = await storeNotifications(a, { userIds: ['bus-lost'], title: 'while away' });
+    expect(reconnected()).toBe(false); // stored while B had no queue: the case under test
     // Once the bus is back, the stream is told what storage holds, and ends when it does not
     // get there (within 5 s, as for a predecessor).
     await onB.whenEnded();
@@ -352,6 +351,13 @@ describe('SSE stream across instances', () => {
     // The other user's stream lost nothing: still open, on the same connection.
     const [next] = await storeNotifications(a, { userIds: ['bus-calm'] });
     expect(await calm.nextOf('notification')).toMatchObject({ id: next });
+  });
+
+  it("has every instance check its streams when one's bus is back (what it sent may be lost)", async () => {
+    const heard = firstValueFrom(b.app.get(RealtimeBus).lost$);
+    const reconnected = await dropRealtimeConnection(a);
+    await heard;
+    expect(reconnected()).toBe(true);
   });
 
   it("does not send a user's changes to an instance without their streams", async () => {

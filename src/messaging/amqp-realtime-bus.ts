@@ -12,6 +12,11 @@ import { closeBroker, connectBroker, watchChannel } from './amqp-connection';
 import { amqpTopology } from './amqp-topology';
 
 const INSTANCE_HEADER = 'x-herald-instance';
+/**
+ * On what an instance sends to all when its bus is back: what it published as its connection
+ * went may be lost too, so every instance checks its streams (RealtimeBus.lost$).
+ */
+const CHECK_HEADER = 'x-herald-check';
 /** Changes held while the broker is away; past this they are dropped (clients replay). */
 const MAX_BUFFERED = 10_000;
 /**
@@ -37,8 +42,9 @@ function channelOf(key: string): number {
  * it in each instance's queue at most once. A burst of changes goes out as one message to
  * every instance. Messages are fire-and-forget: a client that misses a
  * change live replays it from storage when it reconnects (live events are not replayed). The
- * queue goes with its connection, and what was routed to it with it: each new queue after the
- * first is announced on lost$.
+ * queue goes with its connection, and what was routed to it with it, and what the instance
+ * published as it went may be lost too: each new queue after the first is announced on lost$,
+ * here and (CHECK_HEADER) on every other instance.
  */
 @Injectable()
 export class AmqpRealtimeBus extends RealtimeBus implements OnModuleInit, OnApplicationShutdown {
@@ -138,13 +144,23 @@ export class AmqpRealtimeBus extends RealtimeBus implements OnModuleInit, OnAppl
     // this runs may stay bound: its messages are then dropped here as nobody wants them.
     for (const key of this.wanted) await channel.bindQueue(queue, this.exchange, key);
     await channel.consume(queue, (message) => message && this.receive(message), { noAck: true });
-    if (this.consumedBefore) this.lost.next();
+    if (this.consumedBefore) {
+      this.lost.next();
+      channel.publish(this.exchange, EVERYONE_KEY, Buffer.from('{}'), {
+        contentType: 'application/json',
+        headers: { [INSTANCE_HEADER]: this.instanceId, [CHECK_HEADER]: true },
+      });
+    }
     this.consumedBefore = true;
   }
 
   private receive(message: ConsumeMessage): void {
     const headers = message.properties.headers;
     if (headers?.[INSTANCE_HEADER] === this.instanceId) return; // delivered here already
+    if (headers?.[CHECK_HEADER] !== undefined) {
+      this.lost.next();
+      return;
+    }
     let parsed: BusMessage;
     try {
       parsed = parseBusMessage(message.content);

@@ -69,10 +69,11 @@ export abstract class RealtimeBus {
   /** What other instances published under a key bound here. */
   abstract readonly remote$: Observable<BusMessage>;
   /**
-   * Emits when the bus is back after a time in which what was published for this instance may
-   * have been lost (its queue went with its connection). A lost notification is noticed by the
-   * next one of its user (Stream: a gap), but the last one of a burst has no next: Streams then
-   * checks each stream against storage.
+   * Emits when what was published for this instance may have been lost: its bus is back after
+   * its queue went with its connection, or another instance's is (what that one published as its
+   * connection went may be lost). A lost notification is noticed by the next one of its user
+   * (Stream: a gap), but the last one of a burst has no next: BusLossCheck then checks each
+   * stream against storage.
    */
   abstract readonly lost$: Observable<void>;
   /** Starts receiving what is published under `key`; resolves once that holds. */

@@ -1,5 +1,6 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
 import { NotificationsModule } from '../notifications/notifications.module';
+import { BusLossCheck } from './bus-loss-check';
 import { RealtimeBus } from './realtime-bus';
 import { RealtimeRouter } from './realtime-router';
 import { StreamController } from './stream.controller';
@@ -23,6 +24,7 @@ export class RealtimeModule {
       providers: [
         StreamRegistry,
         Streams,
+        BusLossCheck,
         RealtimeRouter,
         UnreadCounts,
         { provide: RealtimeBus, useClass: bus },

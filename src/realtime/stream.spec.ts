@@ -19,10 +19,14 @@ function created(id: string, previousId: string | null): StreamSignal {
 
 /**
  * One open stream of `ada`, storage at `position` (nothing to replay), with the router left out.
+ * With `read`, storage answers once it resolves, and the stream is handed back still opening.
  */
-async function openStream(position: string, lastEventId?: string) {
+async function openStream(position: string, lastEventId?: string, read?: Promise<void>) {
   const inbox = {
-    unreadState: () => Promise.resolve({ count: 0, unseen: 0, position }),
+    unreadState: async () => {
+      await read;
+      return { count: 0, unseen: 0, position };
+    },
     listAfter: () => Promise.resolve([] as Notification[]),
     reached: () => Promise.resolve(true),
   };
@@ -46,18 +50,22 @@ async function openStream(position: string, lastEventId?: string) {
     void stream.open(lastEventId);
     return () => stream?.close();
   }).subscribe({ next: (frame) => frames.push(frame), complete: () => (ended = true) });
-  while (frames.length === 0) await Promise.resolve(); // the first unread-count: live
+  const live = async () => {
+    while (frames.length === 0) await Promise.resolve(); // the first unread-count
+  };
+  if (!read) await live();
   const deliver = (signal: StreamSignal) => stream!.receive(signal);
   const sent = () =>
     frames
       .filter((frame) => frame.type === 'notification')
       .map((frame) => [frame.id, (JSON.parse(frame.data as string) as { id: string }).id]);
-  const expectSent = (stored: string) => stream!.expectSent(stored, 'bus away');
+  const expectSent = (stored: string) => stream!.expectSent(stored);
   return {
     frames,
     sent,
     deliver,
     expectSent,
+    live,
     ended: () => ended,
     close: () => subscription.unsubscribe(),
   };
@@ -149,7 +157,31 @@ describe('Stream: after the bus lost messages', () => {
     expect(stream.frames.at(-1)).toEqual({
       id: '11',
       retry: expect.any(Number),
-      comment: 'bus away: reconnect',
+      comment: 'realtime bus was away: reconnect',
     });
+  });
+
+  it('awaits it from going live when told while opening; a second call does not give more time', async () => {
+    jest.useFakeTimers();
+    let answer!: () => void;
+    const stream = await openStream('10', undefined, new Promise((resolve) => (answer = resolve)));
+    expect(stream.expectSent('11')).toBe(true); // still opening: storage not read yet
+    jest.advanceTimersByTime(10_000);
+    expect(stream.ended()).toBe(false);
+    answer();
+    await stream.live();
+    jest.advanceTimersByTime(3_000);
+    expect(stream.expectSent('12')).toBe(true);
+    stream.deliver(created('11', '10'));
+    jest.advanceTimersByTime(1_999);
+    expect(stream.ended()).toBe(false);
+    jest.advanceTimersByTime(1); // 5 s after going live, 12 still not sent
+    expect(stream.ended()).toBe(true);
+  });
+
+  it('awaits nothing once closed', async () => {
+    const stream = await openStream('10');
+    stream.close();
+    expect(stream.expectSent('99')).toBe(false);
   });
 });

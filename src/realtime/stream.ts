@@ -14,7 +14,7 @@ import type { UnreadCounts } from './unread-counts';
 export const REPLAY_LIMIT = 500;
 /** Browsers wait this long before reconnecting. */
 const RETRY_MS = 3000;
-/** At shutdown, or when the bus lost messages, streams end with a retry between this and 4 × this. */
+/** Streams ended for a reconnect get a retry between this and four times this. */
 const RECONNECT_RETRY_MS = 500;
 /** How long a new stream waits for the RealtimeBus to route its user's changes here. */
 const BIND_TIMEOUT_MS = 2000;
@@ -25,6 +25,8 @@ const BIND_TIMEOUT_MS = 2000;
 const GAP_MS = 5000;
 /** The client's wait before it reconnects after such an end. */
 const GAP_RETRY_MS = 250;
+/** Why a stream ends when what storage held after the bus lost messages did not come. */
+export const BUS_AWAY = 'realtime bus was away';
 /** setTimeout's largest delay; longer-lived tokens are checked again then. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -79,6 +81,8 @@ export class Stream implements SignalReceiver {
   /** Notifications whose predecessor has not come yet, by the predecessor's id, oldest first. */
   private waiting?: Map<string, { signal: Created; since: number }>;
   private gapTimer?: NodeJS.Timeout;
+  /** What storage held after the bus lost messages, while it is not sent (expectSent). */
+  private awaited?: string;
   private storedTimer?: NodeJS.Timeout;
   private expiryTimer?: NodeJS.Timeout;
   /**
@@ -153,6 +157,7 @@ export class Stream implements SignalReceiver {
     const buffered = this.buffered ?? [];
     this.buffered = undefined;
     for (const signal of buffered) this.forward(signal);
+    if (this.awaited) this.awaitStored(); // the bus came back while it opened
     this.uncorkSoon();
   }
 
@@ -175,21 +180,24 @@ export class Stream implements SignalReceiver {
 
   /**
    * Storage holds the user's notifications up to `stored` (read after the bus may have lost some
-   * on their way here). One not sent within GAP_MS, as for a predecessor, was lost: the stream
-   * ends and the client replays. A stream still opening may have read storage before the loss:
-   * it ends at once. Answers whether the stream had not sent all of it yet.
+   * on their way here). One not sent within GAP_MS of going live, as for a predecessor, was lost:
+   * the stream ends and the client replays. A second call raises what is awaited, not the time
+   * given. Answers whether the stream had not sent all of it yet.
    */
-  expectSent(stored: string, why: string): boolean {
-    if (!this.live) {
-      this.endForReconnect(why);
-      return true;
-    }
-    if (compareIds(stored, this.position) <= 0) return false;
-    clearTimeout(this.storedTimer);
-    this.storedTimer = setTimeout(() => {
-      if (compareIds(stored, this.position) > 0) this.endForReconnect(why);
-    }, GAP_MS);
+  expectSent(stored: string): boolean {
+    if (this.ended || compareIds(stored, this.position) <= 0) return false;
+    if (this.awaited === undefined || compareIds(stored, this.awaited) > 0) this.awaited = stored;
+    if (this.live) this.awaitStored();
     return true;
+  }
+
+  private awaitStored(): void {
+    this.storedTimer ??= setTimeout(() => {
+      const awaited = this.awaited;
+      this.awaited = undefined;
+      this.storedTimer = undefined;
+      if (awaited && compareIds(awaited, this.position) > 0) this.endForReconnect(BUS_AWAY);
+    }, GAP_MS);
   }
 
   /** The client left or the stream completed: stops its timers. */

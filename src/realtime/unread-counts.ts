@@ -84,6 +84,11 @@ export class UnreadCounts implements OnModuleDestroy {
     }
   }
 
+  /** Reads the recipient's count again soon, and sends it if it is not the one sent. */
+  recount(recipient: Recipient): void {
+    this.countSoon(recipient);
+  }
+
   /** After the recipient's last stream here closed. */
   forget(recipient: Recipient): void {
     const key = recipientKey(recipient);

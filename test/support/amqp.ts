@@ -1,5 +1,7 @@
+import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import { Channel, ChannelModel, ConfirmChannel, connect, ConsumeMessage, Options } from 'amqplib';
 import { amqpTopology } from '../../src/messaging/amqp-topology';
+import { RealtimeBus } from '../../src/realtime/realtime-bus';
 import type { RunningHerald } from './herald';
 
 export const TEST_AMQP_URL =
@@ -111,6 +113,17 @@ export async function deleteTopology(amqp: RunningHerald['config']['amqp']): Pro
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * Closes the connection of an instance's realtime bus (AmqpRealtimeBus's own, private), as a
+ * broker node going away would: its queue goes with it, and it reconnects by itself a second
+ * later. Answers whether it is connected again.
+ */
+export async function dropRealtimeConnection(herald: RunningHerald): Promise<() => boolean> {
+  const bus = herald.app.get<RealtimeBus, { connection: AmqpConnectionManager }>(RealtimeBus);
+  await bus.connection.connection!.close();
+  return () => bus.connection.isConnected();
 }
 
 /** Runs rabbitmqctl on this machine (the tests' broker is local), e.g. to cut every connection. */
