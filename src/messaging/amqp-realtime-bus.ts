@@ -13,8 +13,8 @@ import { amqpTopology } from './amqp-topology';
 
 const INSTANCE_HEADER = 'x-herald-instance';
 /**
- * On what an instance sends to all when its bus is back: what it published as its connection
- * went may be lost too, so every instance checks its streams (RealtimeBus.lost$).
+ * Marks the message an instance sends to all when its bus is back: what it published as its
+ * connection went may be lost too, so every instance checks its streams (RealtimeBus.lost$).
  */
 const CHECK_HEADER = 'x-herald-check';
 /** Changes held while the broker is away; past this they are dropped (clients replay). */
