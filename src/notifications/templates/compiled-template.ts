@@ -2,12 +2,12 @@ import {
   type MessageFormatElement,
   parse,
   type ParserOptions,
-  TYPE,
 } from '@formatjs/icu-messageformat-parser';
 import { match } from '@formatjs/intl-localematcher';
 import { type Formatters, IntlMessageFormat } from 'intl-messageformat';
 import { canonicalTimeZone } from '../../common/time-zone';
 import type { TemplateDefinition, TemplateStrings } from './template';
+import { ArgumentKind, collectArguments, KIND_RULE, Uses, valueOf } from './template-arguments';
 import { formattersIn } from './zoned-formatters';
 
 /** Limits of what a template renders: those of a message's own fields. */
@@ -21,9 +21,6 @@ const LOCALE_CACHE = 256;
 const ZONED_CACHE = 256;
 /** Plain text: `<b>` is text, not a tag to fill. */
 const PARSING: ParserOptions = { ignoreTag: true, requiresOtherClause: true };
-
-/** How an argument is used, and so what its value must be. */
-type ArgumentKind = 'text' | 'number' | 'date';
 
 /** A group's count and actors, or a plain notification's (1, none). */
 export interface GroupValues {
@@ -302,73 +299,10 @@ function compiled(
   };
 }
 
-const KIND_RULE: Record<ArgumentKind, string> = {
-  text: 'a string, a number, a boolean or a list of strings',
-  number: 'a number',
-  date: 'an ISO 8601 date-time or a number of milliseconds',
-};
 const GIVEN_KIND: Record<(typeof GIVEN)[number], ArgumentKind> = {
   count: 'number',
   actors: 'text',
 };
-
-/**
- * The value an argument of `kind` formats (a list of names is written as the locale writes a
- * list), or undefined when `raw` cannot be one.
- */
-function valueOf(raw: unknown, kind: ArgumentKind): string | number | Date | string[] | undefined {
-  switch (kind) {
-    case 'number':
-      return typeof raw === 'number' && Number.isFinite(raw) ? raw : undefined;
-    case 'date': {
-      const date = typeof raw === 'string' || typeof raw === 'number' ? new Date(raw) : null;
-      return date && !Number.isNaN(date.getTime()) ? date : undefined;
-    }
-    case 'text':
-      if (typeof raw === 'string' || typeof raw === 'number') return raw;
-      if (typeof raw === 'boolean') return String(raw);
-      return Array.isArray(raw) && raw.every((each) => typeof each === 'string') ? raw : undefined;
-  }
-}
-
-/** What a template's strings use: each argument and how, and whether any writes a date. */
-interface Uses {
-  needs: Map<string, ArgumentKind>;
-  dates: boolean;
-}
-
-/** Each argument the strings use, and how: `{n, plural}` needs a number, `{d, date}` a date. */
-function collectArguments(elements: MessageFormatElement[], into: Uses): void {
-  const use = (name: string, kind: ArgumentKind) => {
-    if (into.needs.get(name) === undefined || kind !== 'text') into.needs.set(name, kind);
-  };
-  for (const element of elements) {
-    switch (element.type) {
-      case TYPE.argument:
-        use(element.value, 'text');
-        break;
-      case TYPE.number:
-        use(element.value, 'number');
-        break;
-      case TYPE.date:
-      case TYPE.time:
-        use(element.value, 'date');
-        into.dates = true;
-        break;
-      case TYPE.select:
-        use(element.value, 'text');
-        for (const option of Object.values(element.options)) collectArguments(option.value, into);
-        break;
-      case TYPE.plural:
-        use(element.value, 'number');
-        for (const option of Object.values(element.options)) collectArguments(option.value, into);
-        break;
-      case TYPE.tag:
-        collectArguments(element.children, into);
-        break;
-    }
-  }
-}
 
 function fieldsOf(strings: TemplateStrings): [string, string][] {
   return [
